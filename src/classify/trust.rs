@@ -1,0 +1,161 @@
+//! Is a notification really from the platform it names? Anyone can write
+//! `From: invitations@linkedin.com`. A message is *verified* when a receiving server the
+//! user trusts (named in `[trust] authserv_ids`) recorded a DKIM pass for a domain
+//! aligned with the platform in the topmost `Authentication-Results` header, *failed*
+//! when that server recorded a DKIM failure, and *unverified* otherwise.
+//! (Local DKIM verification is a later addition; it slots in here.)
+
+use serde::Serialize;
+
+use super::MailView;
+use super::rules::domain_within;
+use crate::config::TrustConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trust {
+    Verified,
+    Unverified,
+    Failed,
+}
+
+impl Trust {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trust::Verified => "verified",
+            Trust::Unverified => "unverified",
+            Trust::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Trust {
+        match text {
+            "verified" => Trust::Verified,
+            "failed" => Trust::Failed,
+            _ => Trust::Unverified,
+        }
+    }
+}
+
+/// The verdict for a message that claims to come from a platform with these domains.
+pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfig) -> Trust {
+    if config.authserv_ids.is_empty() || platform_domains.is_empty() {
+        return Trust::Unverified;
+    }
+    let from_domain = mail.from_domain().unwrap_or_default();
+    let from_is_platform = platform_domains
+        .iter()
+        .any(|d| domain_within(from_domain, d));
+    // Only the topmost header written by a trusted server counts: anything below it
+    // may have been added by the sender.
+    let Some(results) = mail.headers_named("authentication-results").find(|value| {
+        let authserv = value.split(';').next().unwrap_or_default().trim();
+        let authserv = authserv.split_whitespace().next().unwrap_or_default();
+        config
+            .authserv_ids
+            .iter()
+            .any(|id| id.eq_ignore_ascii_case(authserv))
+    }) else {
+        return Trust::Unverified;
+    };
+    let mut saw_fail = false;
+    for clause in results.split(';').skip(1) {
+        let clause = clause.trim().to_ascii_lowercase();
+        let Some(result) = clause.strip_prefix("dkim=") else {
+            continue;
+        };
+        let outcome = result.split_whitespace().next().unwrap_or_default();
+        let signer = clause
+            .split_whitespace()
+            .find_map(|prop| prop.strip_prefix("header.d="))
+            .unwrap_or_default();
+        let aligned = platform_domains.iter().any(|d| domain_within(signer, d));
+        match outcome {
+            "pass" if aligned && from_is_platform => return Trust::Verified,
+            "fail" | "permerror" if aligned => saw_fail = true,
+            _ => {}
+        }
+    }
+    if saw_fail {
+        Trust::Failed
+    } else {
+        Trust::Unverified
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(headers: &[(&str, &str)], from: &str) -> MailView {
+        MailView {
+            from_address: Some(from.to_string()),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn config() -> TrustConfig {
+        TrustConfig {
+            authserv_ids: vec!["mx.example.com".into()],
+            allow_unverified: false,
+        }
+    }
+
+    #[test]
+    fn topmost_trusted_header_decides() {
+        let domains = vec!["linkedin.com".to_string()];
+        let ok = mail(
+            &[(
+                "authentication-results",
+                "mx.example.com; dkim=pass header.d=linkedin.com; spf=pass",
+            )],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(verdict(&ok, &domains, &config()), Trust::Verified);
+        let forged_below = mail(
+            &[
+                ("authentication-results", "mx.example.com; dkim=none"),
+                (
+                    "authentication-results",
+                    "mx.example.com; dkim=pass header.d=linkedin.com",
+                ),
+            ],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(
+            verdict(&forged_below, &domains, &config()),
+            Trust::Unverified
+        );
+        let other_server = mail(
+            &[(
+                "authentication-results",
+                "evil.example; dkim=pass header.d=linkedin.com",
+            )],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(
+            verdict(&other_server, &domains, &config()),
+            Trust::Unverified
+        );
+        let failed = mail(
+            &[(
+                "authentication-results",
+                "mx.example.com; dkim=fail header.d=linkedin.com",
+            )],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(verdict(&failed, &domains, &config()), Trust::Failed);
+        let misaligned = mail(
+            &[(
+                "authentication-results",
+                "mx.example.com; dkim=pass header.d=evil.example",
+            )],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(verdict(&misaligned, &domains, &config()), Trust::Unverified);
+    }
+}

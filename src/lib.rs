@@ -1,0 +1,27 @@
+//! nudged turns the notification emails social platforms send (LinkedIn, GitHub,
+//! Mastodon, Facebook, X, Reddit, Meetup, blogs…) into a relationship log, follow-up
+//! tasks and one digest email a day.
+//!
+//! Data flows one way:
+//!
+//! ```text
+//! source ──raw mail──▶ classify ──Classification──▶ store ──▶ plan ──Followup──▶ store
+//! (maildir, imap)      (pure)                       (sqlite)  (pure)
+//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (file, smtp)
+//! store ──▶ calendar (.ics)
+//! ```
+//!
+//! [`pipeline`] is the one path every message takes; [`cli`] is the command line.
+
+pub mod calendar;
+pub mod classify;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod deliver;
+pub mod digest;
+pub mod duration;
+pub mod pipeline;
+pub mod plan;
+pub mod source;
+pub mod store;

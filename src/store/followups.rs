@@ -1,0 +1,237 @@
+//! Follow-up tasks. Every planned task has a `plan_key` saying which plan step produced
+//! it; the key is unique, so planning the same interaction twice adds nothing.
+
+use anyhow::{Result, bail};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use super::interactions::unix_as_rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FollowupStatus {
+    Open,
+    Done,
+    Snoozed,
+    Skipped,
+    Expired,
+}
+
+impl FollowupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Open => "open",
+            FollowupStatus::Done => "done",
+            FollowupStatus::Snoozed => "snoozed",
+            FollowupStatus::Skipped => "skipped",
+            FollowupStatus::Expired => "expired",
+        }
+    }
+
+    fn parse(text: &str) -> FollowupStatus {
+        match text {
+            "done" => FollowupStatus::Done,
+            "snoozed" => FollowupStatus::Snoozed,
+            "skipped" => FollowupStatus::Skipped,
+            "expired" => FollowupStatus::Expired,
+            _ => FollowupStatus::Open,
+        }
+    }
+
+    /// Still waiting for the user.
+    pub fn is_pending(self) -> bool {
+        matches!(self, FollowupStatus::Open | FollowupStatus::Snoozed)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFollowup {
+    pub contact_id: i64,
+    pub interaction_id: Option<i64>,
+    pub plan_key: String,
+    pub rule: String,
+    pub title: String,
+    pub note: Option<String>,
+    pub due_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FollowupRow {
+    pub id: i64,
+    pub contact_id: i64,
+    pub contact_name: String,
+    pub interaction_id: Option<i64>,
+    pub platform: Option<String>,
+    pub link: Option<String>,
+    pub plan_key: String,
+    pub rule: String,
+    pub title: String,
+    pub note: Option<String>,
+    #[serde(with = "unix_as_rfc3339")]
+    pub due_at: i64,
+    pub status: FollowupStatus,
+    #[serde(with = "super::interactions::opt_unix_as_rfc3339")]
+    pub resolved_at: Option<i64>,
+    pub sequence: i64,
+    #[serde(with = "unix_as_rfc3339")]
+    pub created_at: i64,
+    #[serde(with = "unix_as_rfc3339")]
+    pub updated_at: i64,
+}
+
+/// Add a task unless its plan step already produced one. True when added.
+pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Result<bool> {
+    let added = tx.execute(
+        "INSERT INTO followup (contact_id, interaction_id, plan_key, rule, title, note, due_at,
+                               created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+         ON CONFLICT (plan_key) DO NOTHING",
+        params![
+            new.contact_id,
+            new.interaction_id,
+            new.plan_key,
+            new.rule,
+            new.title,
+            new.note,
+            new.due_at,
+            now
+        ],
+    )?;
+    Ok(added == 1)
+}
+
+const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
+        f.rule, f.title, f.note, f.due_at, f.status, f.resolved_at, f.sequence, f.created_at, f.updated_at
+     FROM followup f JOIN contact c ON c.id = f.contact_id
+     LEFT JOIN interaction i ON i.id = f.interaction_id";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
+    Ok(FollowupRow {
+        id: r.get(0)?,
+        contact_id: r.get(1)?,
+        contact_name: r.get(2)?,
+        interaction_id: r.get(3)?,
+        platform: r.get(4)?,
+        link: r.get(5)?,
+        plan_key: r.get(6)?,
+        rule: r.get(7)?,
+        title: r.get(8)?,
+        note: r.get(9)?,
+        due_at: r.get(10)?,
+        status: FollowupStatus::parse(&r.get::<_, String>(11)?),
+        resolved_at: r.get(12)?,
+        sequence: r.get(13)?,
+        created_at: r.get(14)?,
+        updated_at: r.get(15)?,
+    })
+}
+
+impl super::Store {
+    pub fn insert_followup(&mut self, new: &NewFollowup, now: i64) -> Result<bool> {
+        self.write(|tx| insert(tx, new, now))
+    }
+
+    /// Open and snoozed tasks, soonest first; only those due by `due_by` when given.
+    pub fn pending_followups(&self, due_by: Option<i64>) -> Result<Vec<FollowupRow>> {
+        let sql = format!(
+            "{SELECT} WHERE f.status IN ('open', 'snoozed') AND (?1 IS NULL OR f.due_at <= ?1)
+             ORDER BY f.due_at, f.id"
+        );
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([due_by], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every task, newest due first (for `followups --all`).
+    pub fn all_followups(&self) -> Result<Vec<FollowupRow>> {
+        let sql = format!("{SELECT} ORDER BY f.due_at, f.id");
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn followup(&self, id: i64) -> Result<Option<FollowupRow>> {
+        let sql = format!("{SELECT} WHERE f.id = ?1");
+        Ok(self.read().query_row(&sql, [id], from_row).optional()?)
+    }
+
+    /// Close a task as done or skipped. Closing a closed task again changes nothing,
+    /// so a repeated click or command is harmless.
+    pub fn resolve_followup(
+        &mut self,
+        id: i64,
+        status: FollowupStatus,
+        now: i64,
+    ) -> Result<FollowupRow> {
+        if status.is_pending() {
+            bail!(
+                "resolve_followup needs a closing status, not {}",
+                status.as_str()
+            );
+        }
+        self.write(|tx| {
+            let current = current_status(tx, id)?;
+            if current.is_pending() {
+                tx.execute(
+                    "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
+                     WHERE id = ?1",
+                    params![id, status.as_str(), now],
+                )?;
+            }
+            Ok(())
+        })?;
+        self.followup(id)?
+            .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
+    }
+
+    /// Move a pending task's due time to `until`.
+    pub fn snooze_followup(&mut self, id: i64, until: i64, now: i64) -> Result<FollowupRow> {
+        self.write(|tx| {
+            let current = current_status(tx, id)?;
+            if !current.is_pending() {
+                bail!("task {id} is already {}; only open tasks can be snoozed", current.as_str());
+            }
+            tx.execute(
+                "UPDATE followup SET status = 'snoozed', due_at = ?2, updated_at = ?3, sequence = sequence + 1
+                 WHERE id = ?1",
+                params![id, until, now],
+            )?;
+            Ok(())
+        })?;
+        self.followup(id)?
+            .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
+    }
+
+    /// Expire tasks more than `grace_secs` past due. Returns how many expired.
+    pub fn expire_followups(&mut self, now: i64, grace_secs: i64) -> Result<usize> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE followup SET status = 'expired', resolved_at = ?1, updated_at = ?1, sequence = sequence + 1
+                 WHERE status IN ('open', 'snoozed') AND due_at < ?1 - ?2",
+                params![now, grace_secs],
+            )?)
+        })
+    }
+
+    pub fn count_followups(&self) -> Result<i64> {
+        Ok(self
+            .read()
+            .query_row("SELECT COUNT(*) FROM followup", [], |r| r.get(0))?)
+    }
+}
+
+fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {
+    let status: Option<String> = tx
+        .query_row("SELECT status FROM followup WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match status {
+        Some(status) => Ok(FollowupStatus::parse(&status)),
+        None => bail!("there is no task {id}; `nudged followups` lists them"),
+    }
+}

@@ -1,0 +1,125 @@
+//! Schema changes, in order. Each entry runs once, in its own transaction, and bumps
+//! `PRAGMA user_version`; a database is never recreated or wiped. To change the schema,
+//! append an entry — never edit one that has shipped.
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+
+/// Every migration; index + 1 is the `user_version` after it ran.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the data model of DESIGN.md. Times are UTC unix seconds.
+    r#"
+    CREATE TABLE contact (
+        id INTEGER PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        tier TEXT NOT NULL DEFAULT 'default',
+        note TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE identity (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contact(id),
+        platform TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        profile_url TEXT UNIQUE,
+        email TEXT,
+        UNIQUE (platform, handle)
+    );
+    CREATE INDEX identity_contact ON identity(contact_id);
+    CREATE INDEX identity_email ON identity(email);
+    CREATE TABLE interaction (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER REFERENCES contact(id),
+        identity_id INTEGER REFERENCES identity(id),
+        platform TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        occurred_at INTEGER NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        snippet TEXT NOT NULL DEFAULT '',
+        link TEXT,
+        template TEXT,
+        rule TEXT,
+        source_message_id TEXT UNIQUE,
+        verified TEXT NOT NULL DEFAULT 'unverified',
+        logged_at INTEGER NOT NULL
+    );
+    CREATE INDEX interaction_contact ON interaction(contact_id, occurred_at);
+    CREATE INDEX interaction_logged ON interaction(logged_at);
+    CREATE INDEX interaction_platform ON interaction(platform, occurred_at);
+    CREATE TABLE followup (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contact(id),
+        interaction_id INTEGER REFERENCES interaction(id),
+        plan_key TEXT NOT NULL UNIQUE,
+        rule TEXT NOT NULL,
+        title TEXT NOT NULL,
+        note TEXT,
+        due_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open'
+            CHECK (status IN ('open', 'done', 'snoozed', 'skipped', 'expired')),
+        resolved_at INTEGER,
+        sequence INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX followup_status_due ON followup(status, due_at);
+    CREATE INDEX followup_contact ON followup(contact_id);
+    CREATE TABLE mailbox_state (
+        source TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        last_seen_uid INTEGER NOT NULL,
+        highest_modseq INTEGER,
+        PRIMARY KEY (source, folder)
+    );
+    CREATE TABLE maildir_seen (
+        source TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        file_key TEXT NOT NULL,
+        seen_at INTEGER NOT NULL,
+        PRIMARY KEY (source, folder, file_key)
+    ) WITHOUT ROWID;
+    CREATE TABLE digest (
+        id INTEGER PRIMARY KEY,
+        slot INTEGER NOT NULL UNIQUE,
+        message_id TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        body BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        sent_at INTEGER,
+        last_error TEXT
+    );
+    CREATE TABLE setting (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Bring the database up to date, one transaction per step.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > latest_version() {
+        bail!(
+            "the database is at schema version {current}, newer than this nudged understands ({}); \
+             run the newer nudged or restore a backup",
+            latest_version()
+        );
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("database migration to version {version} failed"))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! Configuration mistakes exit with status 2 and say which key, where.
+
+use std::path::Path;
+use std::process::Command;
+
+fn nudged(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("run the nudged binary")
+}
+
+fn write_config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn unknown_key_exits_2_with_key_and_position() {
+    let (_dir, path) = write_config(
+        "[store]\npath = \"n.db\"\n\n[digest]\nto = \"me@example.com\"\ntransprot = \"file\"\n",
+    );
+    let out = nudged(&path, &["followups"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("transprot"), "{stderr}");
+    assert!(stderr.contains("config.toml:6:1"), "{stderr}");
+}
+
+#[test]
+fn bad_duration_exits_2_with_position() {
+    let (_dir, path) = write_config("[followups]\ncadence = \"90 days\"\n");
+    let out = nudged(&path, &["followups"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.toml:2:11"), "{stderr}");
+    assert!(stderr.contains("90 days"), "{stderr}");
+}
+
+#[test]
+fn bad_rule_pattern_exits_2_naming_the_rule() {
+    let (_dir, path) = write_config(
+        "[[rule]]\nname = \"mine\"\nplatform = \"linkedin\"\nkind = \"message\"\nsubject = \"(unclosed\"\n",
+    );
+    let out = nudged(&path, &["followups"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mine") && stderr.contains(":2:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_config_file_exits_2() {
+    let out = nudged(Path::new("/nonexistent/nudged.toml"), &["followups"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("config.sample.toml"));
+}
+
+#[test]
+fn usage_error_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("snooze")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_sample_config_is_valid() {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.sample.toml");
+    let config = nudged::config::Config::load(&sample).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.sources.len(), 2);
+    assert!(config.digest.is_some() && config.smtp.is_some() && config.web.is_some());
+}
