@@ -29,6 +29,38 @@ pub use sync_state::MailboxState;
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The daemon's one store, shared by its tasks. Lock it only inside
+/// [`SharedStore::run`], which moves the blocking work off the async executor.
+#[derive(Clone)]
+pub struct SharedStore(std::sync::Arc<std::sync::Mutex<Store>>);
+
+impl SharedStore {
+    pub fn new(store: Store) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(store)))
+    }
+
+    /// Run blocking database work on tokio's blocking pool. A panic in an earlier
+    /// holder poisons nothing: SQLite rolled back its unfinished transaction.
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
+    {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            work(&mut store)
+        })
+        .await
+        .context("a database task panicked")?
+    }
+
+    /// Direct access from code that is already off the executor.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
