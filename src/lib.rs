@@ -25,3 +25,4 @@ pub mod pipeline;
 pub mod plan;
 pub mod source;
 pub mod store;
+pub mod web;

@@ -182,3 +182,54 @@ pub fn plan_housekeeping(
     })?;
     Ok((expired, planned))
 }
+
+/// A message the user sent, as seen in a Sent folder: enough to tell who they were in
+/// touch with and when. Nothing else of it is kept.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub message_id: Option<String>,
+    /// Recipient addresses (To and Cc), any case.
+    pub recipients: Vec<String>,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Log the user's own message to every known contact among its recipients, and close
+/// the "reply"/"respond" tasks it answers (those created before it was sent). Returns
+/// (contacts reached, tasks closed). Idempotent: a re-read Sent folder changes nothing.
+pub fn record_sent(
+    tx: &Transaction<'_>,
+    sent: &SentMail,
+    now: DateTime<Utc>,
+) -> Result<(usize, usize)> {
+    let (mut reached, mut closed) = (0, 0);
+    for recipient in &sent.recipients {
+        let email = recipient.trim().to_ascii_lowercase();
+        let found: Option<(i64, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
+            "SELECT contact_id, id FROM identity WHERE email = ?1 ORDER BY id LIMIT 1",
+            [&email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        ))?;
+        let Some((contact_id, identity_id)) = found else {
+            continue;
+        };
+        let key = format!("sent:{}:{email}", sent.message_id.as_deref().unwrap_or("?"));
+        let added = tx.execute(
+            "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject,
+                                      source_message_id, verified, logged_at)
+             VALUES (?1, ?2, 'email', 'email', ?3, 'You wrote to them', ?4, 'verified', ?5)
+             ON CONFLICT (source_message_id) DO NOTHING",
+            rusqlite::params![contact_id, identity_id, sent.sent_at.timestamp(), key, now.timestamp()],
+        )?;
+        if added == 0 {
+            continue;
+        }
+        reached += 1;
+        closed += tx.execute(
+            "UPDATE followup SET status = 'done', resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
+             WHERE contact_id = ?1 AND status IN ('open', 'snoozed') AND created_at <= ?2
+               AND (rule LIKE '%.reply' OR rule LIKE '%.respond' OR rule LIKE '%.thank' OR rule = 'keep_in_touch.reconnect')",
+            rusqlite::params![contact_id, sent.sent_at.timestamp(), now.timestamp()],
+        )?;
+    }
+    Ok((reached, closed))
+}

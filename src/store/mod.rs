@@ -48,7 +48,9 @@ impl SharedStore {
     {
         let inner = self.0.clone();
         tokio::task::spawn_blocking(move || {
-            let mut store = inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut store = inner
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&mut store)
         })
         .await
@@ -57,7 +59,9 @@ impl SharedStore {
 
     /// Direct access from code that is already off the executor.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
