@@ -194,7 +194,7 @@ pub struct SentMail {
 }
 
 /// Log the user's own message to every known contact among its recipients, and close
-/// the "reply"/"respond" tasks it answers (those created before it was sent). Returns
+/// the "reply"/"respond" tasks it answers (those whose cause came before it was sent). Returns
 /// (contacts reached, tasks closed). Idempotent: a re-read Sent folder changes nothing.
 pub fn record_sent(
     tx: &Transaction<'_>,
@@ -226,7 +226,8 @@ pub fn record_sent(
         reached += 1;
         closed += tx.execute(
             "UPDATE followup SET status = 'done', resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
-             WHERE contact_id = ?1 AND status IN ('open', 'snoozed') AND created_at <= ?2
+             WHERE contact_id = ?1 AND status IN ('open', 'snoozed')
+               AND COALESCE((SELECT occurred_at FROM interaction i WHERE i.id = followup.interaction_id), created_at) <= ?2
                AND (rule LIKE '%.reply' OR rule LIKE '%.respond' OR rule LIKE '%.thank' OR rule = 'keep_in_touch.reconnect')",
             rusqlite::params![contact_id, sent.sent_at.timestamp(), now.timestamp()],
         )?;
