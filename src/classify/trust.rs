@@ -48,7 +48,10 @@ pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfi
         .any(|d| domain_within(from_domain, d));
     // Only the topmost header written by a trusted server counts: anything below it
     // may have been added by the sender.
-    let Some(results) = mail.headers_named("authentication-results").find(|value| {
+    let headers = mail
+        .headers_named("authentication-results")
+        .map(strip_comments);
+    let Some(results) = headers.into_iter().find(|value| {
         let authserv = value.split(';').next().unwrap_or_default().trim();
         let authserv = authserv.split_whitespace().next().unwrap_or_default();
         config
@@ -81,6 +84,30 @@ pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfi
     } else {
         Trust::Unverified
     }
+}
+
+/// Remove RFC 5322 comments — "(2048-bit key; unprotected)" — whose semicolons would
+/// otherwise split a result in two. Nested parentheses and escapes are honoured.
+fn strip_comments(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let (mut depth, mut escaped) = (0usize, false);
+    for ch in value.chars() {
+        if escaped {
+            escaped = false;
+            if depth == 0 {
+                out.push(ch);
+            }
+            continue;
+        }
+        match ch {
+            '\\' => escaped = true,
+            '(' => depth += 1,
+            ')' if depth > 0 => depth -= 1,
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -157,5 +184,13 @@ mod tests {
             "invitations@linkedin.com",
         );
         assert_eq!(verdict(&misaligned, &domains, &config()), Trust::Unverified);
+        let commented = mail(
+            &[(
+                "authentication-results",
+                "mx.example.com; dkim=pass (2048-bit key; unprotected) header.d=linkedin.com",
+            )],
+            "invitations@linkedin.com",
+        );
+        assert_eq!(verdict(&commented, &domains, &config()), Trust::Verified);
     }
 }
