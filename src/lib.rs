@@ -21,6 +21,8 @@ pub mod config;
 pub mod deliver;
 pub mod digest;
 pub mod duration;
+pub mod logging;
+pub mod notify;
 pub mod pipeline;
 pub mod plan;
 pub mod source;

@@ -5,6 +5,7 @@
 mod classify;
 mod digest;
 mod listings;
+mod maintenance;
 mod run;
 mod tasks;
 
@@ -121,6 +122,21 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Copy the database to FILE safely while nudged runs (SQLite online backup)
+    Backup {
+        /// Where to write the copy
+        file: PathBuf,
+        /// Replace FILE if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) generated from this command line
+    Man,
 }
 
 /// An error that means "fix your configuration or command line" (exit 2).
@@ -142,8 +158,10 @@ impl Context {
 }
 
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
-    init_logging(matches!(cli.command, Command::Run { .. }));
+    let daemon = matches!(cli.command, Command::Run { .. });
+    crate::logging::init(if daemon { "nudged=info" } else { "nudged=warn" });
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -159,14 +177,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(daemon: bool) {
-    let default = if daemon { "nudged=info" } else { "nudged=warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// `nudged interactions | head` should end quietly like any Unix tool. Rust ignores
+/// SIGPIPE, which turns a closed pipe into a panic in `println!`; restore the default.
+fn restore_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn load_config(explicit: Option<&Path>, required: bool) -> anyhow::Result<Config> {
@@ -189,6 +207,12 @@ fn load_config(explicit: Option<&Path>, required: bool) -> anyhow::Result<Config
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    // Commands that print something about nudged itself need no config at all.
+    match &cli.command {
+        Command::Completions { shell } => return maintenance::completions(*shell),
+        Command::Man => return maintenance::man_page(),
+        _ => {}
+    }
     // `classify` works without a config (built-in rules only).
     let needs_config = !matches!(cli.command, Command::Classify { .. });
     let ctx = Context {
@@ -214,6 +238,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => tasks::met(&ctx, &name, email, linkedin, at, note),
         Command::Digest { preview, send_now } => digest::digest(&ctx, preview, send_now),
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
+        Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
+        Command::Completions { .. } | Command::Man => Ok(()),
     }
 }
 

@@ -35,14 +35,14 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
     let rules = RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
     loop {
         let report = one_pass(ctx, &rules)?;
-        if once {
-            return print_report(ctx, &report);
-        }
         tracing::info!(
             logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
             digest = report.digest,
             "pass finished"
         );
+        if once {
+            return print_report(ctx, &report);
+        }
         std::thread::sleep(PASS_INTERVAL);
     }
 }

@@ -136,6 +136,42 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |row| row.get(0))?)
     }
 
+    /// Copy the live database to `target` with SQLite's online backup (consistent even
+    /// while the daemon writes), via a temporary file renamed into place. Returns the
+    /// number of pages copied.
+    pub fn backup_to(&self, target: &Path) -> Result<i64> {
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(".nudged-backup-{}.tmp", std::process::id()));
+        create_private(&tmp)?;
+        let result = (|| -> Result<i64> {
+            let mut copy = Connection::open(&tmp)?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut copy)?;
+            backup.run_to_completion(256, Duration::from_millis(5), None)?;
+            let pages = backup.progress().pagecount as i64;
+            drop(backup);
+            let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            anyhow::ensure!(
+                check == "ok",
+                "the backup copy failed its integrity check: {check}"
+            );
+            Ok(pages)
+        })();
+        match result {
+            Ok(pages) => {
+                std::fs::rename(&tmp, target)
+                    .with_context(|| format!("cannot write {}", target.display()))?;
+                Ok(pages)
+            }
+            Err(err) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(err.context(format!("backup to {} failed", target.display())))
+            }
+        }
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(self
             .conn
