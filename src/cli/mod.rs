@@ -4,6 +4,7 @@
 
 mod classify;
 mod digest;
+mod feed;
 mod listings;
 mod run;
 mod tasks;
@@ -121,6 +122,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Make the secret calendar feed URL (shown once; only its hash is kept)
+    FeedUrl {
+        /// Replace the URL; the old one stops working
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 /// An error that means "fix your configuration or command line" (exit 2).
@@ -214,6 +221,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => tasks::met(&ctx, &name, email, linkedin, at, note),
         Command::Digest { preview, send_now } => digest::digest(&ctx, preview, send_now),
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
+        Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }
 }
 

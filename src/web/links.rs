@@ -80,6 +80,22 @@ pub fn sign_path(key: &[u8], action: Action, task: i64, expires: DateTime<Utc>) 
     format!("/a/{}/{task}/{expires}/{sig}", action.as_str())
 }
 
+/// The full link for the digest: `public_url` (e.g. `WebConfig::base_url`) plus the
+/// signed path.
+pub fn action_url(
+    public_url: &str,
+    key: &[u8],
+    action: Action,
+    task: i64,
+    expires: DateTime<Utc>,
+) -> String {
+    format!(
+        "{}{}",
+        public_url.trim_end_matches('/'),
+        sign_path(key, action, task, expires)
+    )
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkError {
     Malformed,
