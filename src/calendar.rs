@@ -117,22 +117,49 @@ pub fn write_calendar_with<'a>(
     tz: Tz,
     options: &CalendarOptions,
 ) -> String {
+    let mut text = calendar_head(options);
+    for task in tasks {
+        text.push_str(&task_items(task, tz, options));
+    }
+    text.push_str(CALENDAR_TAIL);
+    text
+}
+
+/// What closes a calendar written from [`calendar_head`] and [`task_items`].
+pub const CALENDAR_TAIL: &str = "END:VCALENDAR\r\n";
+
+/// A calendar's opening lines, up to its first item. With [`task_items`] and
+/// [`CALENDAR_TAIL`] a writer can keep each task's text and re-render only what changed.
+pub fn calendar_head(options: &CalendarOptions) -> String {
     let mut calendar = Calendar::new();
     calendar.name(&clean_text(&options.name));
     if let Some(refresh) = options.refresh {
         calendar.ttl(&refresh);
     }
+    let empty = calendar.done().to_string();
+    match empty.strip_suffix(CALENDAR_TAIL) {
+        Some(head) => head.to_string(),
+        None => empty,
+    }
+}
+
+/// One task's items (an event, a to-do, both or none) as calendar text.
+pub fn task_items(task: &FollowupRow, tz: Tz, options: &CalendarOptions) -> String {
     let events = matches!(options.style, CalendarStyle::Vevent | CalendarStyle::Both);
     let todos = matches!(options.style, CalendarStyle::Vtodo | CalendarStyle::Both);
-    for task in tasks {
-        if events && task.status.is_pending() {
-            calendar.push(event(task, tz, options));
-        }
-        if todos {
-            calendar.push(todo(task, options));
-        }
+    let mut text = String::new();
+    // Writing into a String cannot fail; an error would only drop the item.
+    if events && task.status.is_pending() {
+        text.push_str(
+            &event(task, tz, options)
+                .try_into_string()
+                .unwrap_or_default(),
+        );
     }
-    calendar.done().to_string()
+    if todos {
+        text.push_str(&todo(task, options).try_into_string().unwrap_or_default());
+    }
+    text
 }
 
 fn stamp(task: &FollowupRow, options: &CalendarOptions) -> DateTime<Utc> {
