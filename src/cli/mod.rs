@@ -4,6 +4,7 @@
 
 mod classify;
 mod digest;
+mod feed;
 mod listings;
 mod maintenance;
 mod run;
@@ -137,6 +138,12 @@ pub enum Command {
     },
     /// Print the manual page (roff) generated from this command line
     Man,
+    /// Make the secret calendar feed URL (shown once; only its hash is kept)
+    FeedUrl {
+        /// Replace the URL; the old one stops working
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 /// An error that means "fix your configuration or command line" (exit 2).
@@ -240,6 +247,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
         Command::Completions { .. } | Command::Man => Ok(()),
+        Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }
 }
 

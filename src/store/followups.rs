@@ -173,35 +173,14 @@ impl super::Store {
                 status.as_str()
             );
         }
-        self.write(|tx| {
-            let current = current_status(tx, id)?;
-            if current.is_pending() {
-                tx.execute(
-                    "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
-                     WHERE id = ?1",
-                    params![id, status.as_str(), now],
-                )?;
-            }
-            Ok(())
-        })?;
+        self.write(|tx| resolve(tx, id, status, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
 
     /// Move a pending task's due time to `until`.
     pub fn snooze_followup(&mut self, id: i64, until: i64, now: i64) -> Result<FollowupRow> {
-        self.write(|tx| {
-            let current = current_status(tx, id)?;
-            if !current.is_pending() {
-                bail!("task {id} is already {}; only open tasks can be snoozed", current.as_str());
-            }
-            tx.execute(
-                "UPDATE followup SET status = 'snoozed', due_at = ?2, updated_at = ?3, sequence = sequence + 1
-                 WHERE id = ?1",
-                params![id, until, now],
-            )?;
-            Ok(())
-        })?;
+        self.write(|tx| snooze(tx, id, until, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
@@ -217,6 +196,20 @@ impl super::Store {
         })
     }
 
+    /// What a calendar feed shows: pending tasks, and tasks closed at or after
+    /// `closed_since` (so task apps can tick them off), soonest due first.
+    pub fn feed_followups(&self, closed_since: i64) -> Result<Vec<FollowupRow>> {
+        let sql = format!(
+            "{SELECT} WHERE f.status IN ('open', 'snoozed') OR f.resolved_at >= ?1
+             ORDER BY f.due_at, f.id"
+        );
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([closed_since], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     pub fn count_followups(&self) -> Result<i64> {
         Ok(self
             .read()
@@ -224,7 +217,42 @@ impl super::Store {
     }
 }
 
-fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {
+/// Close a pending task inside `tx`; a closed one is left as it is. True when it changed.
+pub(crate) fn resolve(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: FollowupStatus,
+    now: i64,
+) -> Result<bool> {
+    if !current_status(tx, id)?.is_pending() {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
+         WHERE id = ?1",
+        params![id, status.as_str(), now],
+    )?;
+    Ok(true)
+}
+
+/// Move a pending task's due time inside `tx`; a closed task is an error.
+pub(crate) fn snooze(tx: &Transaction<'_>, id: i64, until: i64, now: i64) -> Result<()> {
+    let current = current_status(tx, id)?;
+    if !current.is_pending() {
+        bail!(
+            "task {id} is already {}; only open tasks can be snoozed",
+            current.as_str()
+        );
+    }
+    tx.execute(
+        "UPDATE followup SET status = 'snoozed', due_at = ?2, updated_at = ?3, sequence = sequence + 1
+         WHERE id = ?1",
+        params![id, until, now],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {
     let status: Option<String> = tx
         .query_row("SELECT status FROM followup WHERE id = ?1", [id], |r| {
             r.get(0)

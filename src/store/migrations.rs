@@ -96,6 +96,16 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: one-click links that have acted, so a repeated POST (a double tap, a browser
+    // resending a form) changes nothing. Keyed by the link's signature.
+    r#"
+    CREATE TABLE action_link_used (
+        signature TEXT PRIMARY KEY,
+        followup_id INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        used_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -12,6 +12,7 @@ pub(crate) mod followups;
 pub(crate) mod interactions;
 pub mod migrations;
 pub mod sync_state;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use interactions::{InteractionRow, NewInteraction, Recorded};
 pub use sync_state::MailboxState;
+pub use web::{LinkOutcome, TaskChange};
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

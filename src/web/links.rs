@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::config::WebConfig;
 use crate::store::Store;
 
 const KEY_SETTING: &str = "link_signing_key";
@@ -80,6 +81,38 @@ pub fn sign_path(key: &[u8], action: Action, task: i64, expires: DateTime<Utc>) 
     format!("/a/{}/{task}/{expires}/{sig}", action.as_str())
 }
 
+/// The full link for the digest: `public_url` (e.g. `WebConfig::base_url`) plus the
+/// signed path.
+pub fn action_url(
+    public_url: &str,
+    key: &[u8],
+    action: Action,
+    task: i64,
+    expires: DateTime<Utc>,
+) -> String {
+    format!(
+        "{}{}",
+        public_url.trim_end_matches('/'),
+        sign_path(key, action, task, expires)
+    )
+}
+
+/// Every action link for one task, as the digest shows them: built from
+/// `web.public_url`, valid for `web.link_expiry` from `now`.
+pub fn task_links(
+    web: &WebConfig,
+    key: &[u8],
+    task: i64,
+    now: DateTime<Utc>,
+) -> Vec<(Action, String)> {
+    let expires = now + web.link_expiry.to_chrono();
+    let base = web.base_url();
+    Action::ALL
+        .into_iter()
+        .map(|action| (action, action_url(&base, key, action, task, expires)))
+        .collect()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkError {
     Malformed,
@@ -116,6 +149,27 @@ pub fn verify(
 mod tests {
     use super::*;
     use chrono::Duration;
+
+    #[test]
+    fn task_links_use_the_public_url_and_expiry() {
+        let config = crate::config::Config::parse(
+            "[web]\npublic_url = \"https://n.example/\"\nlink_expiry = \"2d\"\n",
+            None,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let web = config.web.unwrap();
+        let now = Utc::now();
+        let links = task_links(&web, &[1u8; 32], 7, now);
+        assert_eq!(links.len(), 4);
+        let (action, url) = &links[1];
+        assert_eq!(*action, Action::SnoozeDay);
+        let expires = (now + Duration::days(2)).timestamp();
+        assert!(
+            url.starts_with(&format!("https://n.example/a/snooze-1d/7/{expires}/")),
+            "{url}"
+        );
+    }
 
     #[test]
     fn signed_links_verify_and_tampering_fails() {

@@ -1,5 +1,13 @@
-//! The web side: the calendar subscription feed and one-click action links. This
-//! module holds what both the digest and the HTTP server need: signing and checking
-//! action links.
+//! The web side: a small HTTP server (meant to sit behind a reverse proxy) with the
+//! calendar subscription feed and one-click done/snooze/skip links. [`links`] is also
+//! used by the digest to write those links; [`serve`] runs the server.
 
+mod actions;
+mod feed;
 pub mod links;
+mod pages;
+mod server;
+pub mod token;
+
+pub use links::action_url;
+pub use server::{serve, spawn_background};

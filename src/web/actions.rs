@@ -1,0 +1,132 @@
+//! One-click action links, `/a/{action}/{task}/{expires}/{signature}`. Corporate mail
+//! scanners open every link in a mail, so GET and HEAD only show what the link would do
+//! and a button; only the button's POST acts, and each link acts at most once.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use super::links::{self, Action, LinkError};
+use super::pages;
+use super::server::WebState;
+use crate::duration::HumanDuration;
+use crate::plan::due_after;
+use crate::store::{FollowupRow, FollowupStatus, LinkOutcome, TaskChange, from_unix};
+
+type LinkParts = (String, String, String, String);
+
+fn refuse(err: LinkError) -> Response {
+    match err {
+        LinkError::Expired => pages::refusal(
+            StatusCode::GONE,
+            "This link has expired",
+            "Links in a digest work for a limited time. Use the links in a newer digest, \
+             or `nudged done ID` / `nudged snooze ID 1d` on the command line.",
+        ),
+        LinkError::BadSignature => pages::refusal(
+            StatusCode::FORBIDDEN,
+            "This link is not valid",
+            "The link was changed or was not made by this nudged. Nothing was done.",
+        ),
+        LinkError::Malformed => super::feed::not_found(),
+    }
+}
+
+fn no_such_task() -> Response {
+    pages::refusal(
+        StatusCode::NOT_FOUND,
+        "No such task",
+        "The task this link points to does not exist (any more).",
+    )
+}
+
+fn due_text(state: &WebState, task: &FollowupRow) -> String {
+    from_unix(task.due_at)
+        .with_timezone(&state.config.timezone())
+        .format("%a %-d %b %Y, %H:%M")
+        .to_string()
+}
+
+fn check(state: &WebState, parts: &LinkParts) -> Result<(Action, i64), LinkError> {
+    let (action, task, expires, sig) = parts;
+    links::verify(&state.key, action, task, expires, sig, state.clock.now())
+}
+
+/// `GET` and `HEAD`: read only. Shows the task and a button that POSTs to this URL.
+pub async fn confirm(State(state): State<WebState>, Path(parts): Path<LinkParts>) -> Response {
+    let (action, task_id) = match check(&state, &parts) {
+        Ok(checked) => checked,
+        Err(err) => return refuse(err),
+    };
+    let task = match state.store.run(move |s| s.followup(task_id)).await {
+        Ok(Some(task)) => task,
+        Ok(None) => return no_such_task(),
+        Err(err) => return server_error(err),
+    };
+    let (a, t, e, s) = &parts;
+    let post_to = format!("/a/{a}/{t}/{e}/{s}");
+    pages::confirm(action, &task, &due_text(&state, &task), &post_to)
+}
+
+/// `POST`: act once. The link's signature is recorded with the change in one
+/// transaction, so a repeated POST finds it and changes nothing.
+pub async fn act(State(state): State<WebState>, Path(parts): Path<LinkParts>) -> Response {
+    let (action, task_id) = match check(&state, &parts) {
+        Ok(checked) => checked,
+        Err(err) => return refuse(err),
+    };
+    let now = state.clock.now();
+    let tz = state.config.timezone();
+    let change = match action {
+        Action::Done => TaskChange::Close(FollowupStatus::Done),
+        Action::Skip => TaskChange::Close(FollowupStatus::Skipped),
+        Action::SnoozeDay => {
+            TaskChange::SnoozeUntil(due_after(now, HumanDuration::days(1), tz).timestamp())
+        }
+        Action::SnoozeWeek => {
+            TaskChange::SnoozeUntil(due_after(now, HumanDuration::days(7), tz).timestamp())
+        }
+    };
+    let signature = parts.3.clone();
+    let outcome = state
+        .store
+        .run(move |s| s.apply_link_action(&signature, task_id, change, now.timestamp()))
+        .await;
+    match outcome {
+        Ok(LinkOutcome::Applied(task)) => {
+            state.feed.poke();
+            let detail = match action {
+                Action::Done => "Marked done. It is gone from your calendar.".to_string(),
+                Action::Skip => "Skipped. It will not come back.".to_string(),
+                Action::SnoozeDay | Action::SnoozeWeek => {
+                    format!("Snoozed until {}.", due_text(&state, &task))
+                }
+            };
+            pages::result(action.label(), &task, &due_text(&state, &task), &detail)
+        }
+        Ok(LinkOutcome::AlreadyUsed(task)) => pages::result(
+            "Already used",
+            &task,
+            &due_text(&state, &task),
+            "This link was used before; nothing changed this time.",
+        ),
+        Ok(LinkOutcome::AlreadyClosed(task)) => {
+            let detail = format!(
+                "This task is already {}; nothing changed.",
+                task.status.as_str()
+            );
+            pages::result("Nothing to do", &task, &due_text(&state, &task), &detail)
+        }
+        Ok(LinkOutcome::NoSuchTask) => no_such_task(),
+        Err(err) => server_error(err),
+    }
+}
+
+fn server_error(err: anyhow::Error) -> Response {
+    tracing::error!("web: database error: {err:#}");
+    pages::refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "nudged could not reach its database. Nothing was changed; try again later.",
+    )
+}

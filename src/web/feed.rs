@@ -1,0 +1,395 @@
+//! The calendar subscription feed: `/feed/TOKEN.ics` (events) and
+//! `/feed/TOKEN/todo.ics` (to-dos). Calendar clients poll every few minutes, so a request
+//! never touches the database: a background task renders both calendars whenever the
+//! database changes (checked ten times a second, and at once after a one-click action)
+//! and requests only read the latest rendering. A poll with the current ETag gets a 304.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Notify, watch};
+
+use super::server::WebState;
+use super::token::{self, TokenHash};
+use crate::calendar::{CALENDAR_TAIL, CalendarOptions, Stamp, calendar_head, task_items};
+use crate::clock::Clock;
+use crate::config::{CalendarStyle, Config, FeedEvents};
+use crate::store::{FollowupRow, SharedStore, from_unix};
+
+/// How often the cache asks the database whether anything changed. Well under the one
+/// second in which a change must show, and the question costs two pragma reads.
+const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// How long finished tasks stay in the to-do feed, so task apps see them completed.
+const KEEP_FINISHED_DAYS: i64 = 14;
+
+/// What subscribers are told about polling (REFRESH-INTERVAL).
+const REFRESH: chrono::Duration = chrono::Duration::minutes(15);
+
+/// One rendered calendar with its validators.
+pub struct Rendered {
+    body: Bytes,
+    etag: HeaderValue,
+    last_modified: HeaderValue,
+    modified_secs: i64,
+}
+
+/// Everything a feed request needs, rendered at one moment.
+pub struct FeedSnapshot {
+    token: Option<TokenHash>,
+    events: Rendered,
+    todos: Rendered,
+}
+
+/// The current snapshot, and a way to ask for a fresh one now.
+#[derive(Clone)]
+pub struct FeedCache {
+    current: watch::Receiver<Arc<FeedSnapshot>>,
+    poke: Arc<Notify>,
+}
+
+impl FeedCache {
+    /// Render once, then keep the rendering fresh from a background task, which is
+    /// returned so the server can stop it.
+    pub async fn start(
+        store: SharedStore,
+        config: Arc<Config>,
+        clock: Clock,
+    ) -> Result<(Self, tokio::task::JoinHandle<()>)> {
+        let (marker, first, items) =
+            load_and_render(&store, &config, clock, ItemCache::default()).await?;
+        let (sender, current) = watch::channel(Arc::new(first));
+        let poke = Arc::new(Notify::new());
+        let fresh = Freshness {
+            store,
+            config,
+            clock,
+            sender,
+            poke: poke.clone(),
+        };
+        let task = tokio::spawn(keep_fresh(fresh, marker, items));
+        Ok((Self { current, poke }, task))
+    }
+
+    /// Something changed through us: render again without waiting for the next poll.
+    pub fn poke(&self) {
+        self.poke.notify_one();
+    }
+
+    fn snapshot(&self) -> Arc<FeedSnapshot> {
+        self.current.borrow().clone()
+    }
+}
+
+type Marker = (i64, i64);
+
+/// What the background task needs to keep the snapshot fresh.
+struct Freshness {
+    store: SharedStore,
+    config: Arc<Config>,
+    clock: Clock,
+    sender: watch::Sender<Arc<FeedSnapshot>>,
+    poke: Arc<Notify>,
+}
+
+async fn keep_fresh(fresh: Freshness, mut seen: Marker, mut items: ItemCache) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(POLL_EVERY) => {}
+            _ = fresh.poke.notified() => {}
+        }
+        match fresh.store.run(|s| s.change_marker()).await {
+            Ok(marker) if marker == seen => continue,
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!("feed: cannot check the database for changes: {err:#}");
+                continue;
+            }
+        }
+        match load_and_render(&fresh.store, &fresh.config, fresh.clock, items).await {
+            Ok((marker, snapshot, kept)) => {
+                seen = marker;
+                items = kept;
+                if fresh.sender.send(Arc::new(snapshot)).is_err() {
+                    return; // the server is gone
+                }
+            }
+            Err(err) => {
+                tracing::warn!("feed: cannot render the calendar: {err:#}");
+                items = ItemCache::default();
+            }
+        }
+    }
+}
+
+/// Read under the store lock, render outside it, so other database users wait only for
+/// the query.
+async fn load_and_render(
+    store: &SharedStore,
+    config: &Arc<Config>,
+    clock: Clock,
+    mut items: ItemCache,
+) -> Result<(Marker, FeedSnapshot, ItemCache)> {
+    let since = (clock.now() - chrono::Duration::days(KEEP_FINISHED_DAYS)).timestamp();
+    let (marker, token, tasks, last_change) = store
+        .run(move |s| {
+            // The marker first: a change that lands after it is seen by the next poll.
+            let marker = s.change_marker()?;
+            Ok((
+                marker,
+                token::stored_hash(s)?,
+                s.feed_followups(since)?,
+                s.last_followup_change()?,
+            ))
+        })
+        .await?;
+    let config = config.clone();
+    let (snapshot, items) = tokio::task::spawn_blocking(move || {
+        let (events, todos) = items.render(&tasks, &config);
+        let snapshot = FeedSnapshot {
+            token,
+            events: validated(events, last_change),
+            todos: validated(todos, last_change),
+        };
+        (snapshot, items)
+    })
+    .await?;
+    Ok((marker, snapshot, items))
+}
+
+/// Each task's text in both feeds, kept between renderings: rendering 5,000 tasks takes
+/// a good part of a second on a small machine, re-rendering the one that changed does not.
+#[derive(Default)]
+struct ItemCache {
+    by_task: HashMap<i64, CachedItems>,
+}
+
+struct CachedItems {
+    fingerprint: u64,
+    events: String,
+    todos: String,
+}
+
+impl ItemCache {
+    fn render(&mut self, tasks: &[FollowupRow], config: &Config) -> (String, String) {
+        let events_options = options(config, CalendarStyle::Vevent);
+        let todos_options = options(config, CalendarStyle::Vtodo);
+        let tz = config.timezone();
+        let mut events = calendar_head(&events_options);
+        let mut todos = calendar_head(&todos_options);
+        let mut kept = HashMap::with_capacity(tasks.len());
+        for task in tasks {
+            let fingerprint = fingerprint(task);
+            let items = match self.by_task.remove(&task.id) {
+                Some(cached) if cached.fingerprint == fingerprint => cached,
+                _ => CachedItems {
+                    fingerprint,
+                    events: task_items(task, tz, &events_options),
+                    todos: task_items(task, tz, &todos_options),
+                },
+            };
+            events.push_str(&items.events);
+            todos.push_str(&items.todos);
+            kept.insert(task.id, items);
+        }
+        events.push_str(CALENDAR_TAIL);
+        todos.push_str(CALENDAR_TAIL);
+        self.by_task = kept;
+        (events, todos)
+    }
+}
+
+/// Everything of a task that its calendar text depends on (the options are fixed for
+/// the server's life).
+fn fingerprint(task: &FollowupRow) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (
+        task.id,
+        &task.contact_name,
+        &task.link,
+        &task.plan_key,
+        &task.title,
+        &task.note,
+        task.due_at,
+        task.status.as_str(),
+        task.resolved_at,
+        task.sequence,
+        task.updated_at,
+    )
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+fn options(config: &Config, style: CalendarStyle) -> CalendarOptions {
+    let web = config.web.as_ref();
+    CalendarOptions {
+        style,
+        timed: web.is_some_and(|w| w.feed_events == FeedEvents::Timed),
+        alarm: web
+            .map(|w| w.alarm)
+            .filter(|a| !a.is_zero())
+            .map(|a| a.to_chrono()),
+        stamp: Stamp::LastChange,
+        name: "nudged follow-ups".to_string(),
+        refresh: Some(REFRESH),
+    }
+}
+
+fn validated(body: String, changed: i64) -> Rendered {
+    let digest = Sha256::digest(body.as_bytes());
+    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+    Rendered {
+        etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"0\"")),
+        last_modified: HeaderValue::from_str(&http_date(from_unix(changed)))
+            .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT")),
+        modified_secs: changed,
+        body: Bytes::from(body),
+    }
+}
+
+fn http_date(at: DateTime<Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// `GET /feed/{TOKEN}.ics`
+pub async fn events(
+    State(state): State<WebState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    match file.strip_suffix(".ics") {
+        Some(token) => respond(&state, token, &headers, |s| &s.events),
+        None => not_found(),
+    }
+}
+
+/// `GET /feed/{TOKEN}/todo.ics`
+pub async fn todos(
+    State(state): State<WebState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    respond(&state, &token, &headers, |s| &s.todos)
+}
+
+fn respond(
+    state: &WebState,
+    token: &str,
+    headers: &HeaderMap,
+    pick: impl Fn(&FeedSnapshot) -> &Rendered,
+) -> Response {
+    let snapshot = state.feed.snapshot();
+    let authorised = snapshot
+        .token
+        .as_ref()
+        .is_some_and(|stored| token::matches(stored, token));
+    if !authorised {
+        // The same answer as any unknown path: no hint that a feed exists.
+        return not_found();
+    }
+    let rendered = pick(&snapshot);
+    let unchanged = is_unchanged(headers, rendered);
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        rendered.body.clone().into_response()
+    };
+    let out = response.headers_mut();
+    if !unchanged {
+        out.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/calendar; charset=utf-8"),
+        );
+    }
+    out.insert(header::ETAG, rendered.etag.clone());
+    out.insert(header::LAST_MODIFIED, rendered.last_modified.clone());
+    // Clients may keep it but must ask again each time; the ETag makes asking cheap.
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    response
+}
+
+/// RFC 9110 §13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
+fn is_unchanged(headers: &HeaderMap, rendered: &Rendered) -> bool {
+    if let Some(wanted) = headers.get(header::IF_NONE_MATCH) {
+        let Ok(wanted) = wanted.to_str() else {
+            return false;
+        };
+        let ours = rendered.etag.as_bytes();
+        return wanted
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == ours);
+    }
+    headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+        .is_some_and(|since| since.timestamp() >= rendered.modified_secs)
+}
+
+pub fn not_found() -> Response {
+    super::pages::refusal(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is nothing at this address.",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewFollowup, NewIdentity, Store};
+
+    #[test]
+    fn kept_items_render_the_same_as_a_fresh_rendering() {
+        let config = Config::parse(
+            "[web]\nfeed_events = \"timed\"\n",
+            None,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let mut store = Store::in_memory().unwrap();
+        for i in 0..3 {
+            let who = NewIdentity {
+                platform: "in_person".into(),
+                display_name: Some(format!("Person {i}")),
+                handle: None,
+                profile_url: None,
+                email: None,
+            };
+            let (contact_id, _) = store.resolve_contact(&who, 1).unwrap().unwrap();
+            let new = NewFollowup {
+                contact_id,
+                interaction_id: None,
+                plan_key: format!("k{i}"),
+                rule: "r".into(),
+                title: format!("Call Person {i}"),
+                note: None,
+                due_at: 1_900_000_000 + i,
+            };
+            store.insert_followup(&new, 1).unwrap();
+        }
+        let mut kept = ItemCache::default();
+        let before = kept.render(&store.feed_followups(0).unwrap(), &config);
+        let first = store.pending_followups(None).unwrap()[0].id;
+        store.snooze_followup(first, 1_950_000_000, 2).unwrap();
+        let tasks = store.feed_followups(0).unwrap();
+        let incremental = kept.render(&tasks, &config);
+        let fresh = ItemCache::default().render(&tasks, &config);
+        assert_ne!(before, incremental);
+        assert_eq!(incremental, fresh);
+        assert!(incremental.0.contains("SEQUENCE:1"));
+    }
+}
