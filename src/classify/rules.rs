@@ -398,7 +398,7 @@ impl RuleSet {
                 near.push((held, &rule.spec.name, reason.unwrap_or_default()));
             }
         }
-        near.sort_by(|a, b| b.0.cmp(&a.0));
+        near.sort_by_key(|b| std::cmp::Reverse(b.0));
         let mut explanation: Vec<String> = near
             .iter()
             .take(3)
