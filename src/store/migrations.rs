@@ -96,6 +96,27 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: people across platforms and the planner's bookkeeping. Names a merged contact
+    // had stay findable; `closed_by` says which event closed a task by itself; the
+    // indexes keep planning after one interaction and the ROI figures fast on a large log.
+    r#"
+    CREATE TABLE contact_alias (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contact(id),
+        name TEXT NOT NULL,
+        merged_from INTEGER,
+        UNIQUE (contact_id, name)
+    );
+    CREATE INDEX contact_alias_name ON contact_alias(name COLLATE NOCASE);
+    CREATE UNIQUE INDEX contact_alias_merged ON contact_alias(merged_from);
+    CREATE INDEX contact_name ON contact(display_name COLLATE NOCASE);
+    ALTER TABLE followup ADD COLUMN closed_by TEXT;
+    CREATE INDEX followup_contact_status ON followup(contact_id, status);
+    CREATE INDEX followup_resolved ON followup(resolved_at);
+    CREATE INDEX followup_interaction ON followup(interaction_id);
+    CREATE INDEX interaction_occurred ON interaction(occurred_at);
+    CREATE INDEX interaction_identity ON interaction(identity_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,11 @@
 pub(crate) mod contacts;
 mod digests;
 pub(crate) mod followups;
+pub(crate) mod imports;
 pub(crate) mod interactions;
 pub mod migrations;
+pub(crate) mod people;
+pub(crate) mod stats;
 pub mod sync_state;
 
 use std::path::{Path, PathBuf};
@@ -20,10 +23,15 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
-pub use contacts::{ContactRow, IdentityRow, LastContact, NewIdentity};
+pub use contacts::{
+    ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
+};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
+pub use imports::{ImportOutcome, ImportReport, ImportedContact};
 pub use interactions::{InteractionRow, NewInteraction, Recorded};
+pub use people::{ContactDetail, LookupError, MergeOutcome};
+pub use stats::PlatformWindow;
 pub use sync_state::MailboxState;
 
 /// How long a writer waits for another process's lock before giving up.
