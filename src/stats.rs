@@ -71,20 +71,18 @@ pub fn median(mut values: Vec<i64>) -> Option<i64> {
 /// The report as of `now`.
 pub fn roi_report(store: &Store, now: DateTime<Utc>) -> Result<RoiReport> {
     let until = now.timestamp() + 1;
+    let sinces: Vec<i64> = WINDOWS
+        .iter()
+        .map(|&days| (now - Duration::days(days)).timestamp())
+        .collect();
     let windows = WINDOWS
         .iter()
-        .map(|&days| {
-            let since = (now - Duration::days(days)).timestamp();
-            Ok(RoiWindow {
-                days,
-                platforms: store
-                    .platform_window(since, until)?
-                    .into_iter()
-                    .map(PlatformRoi::from)
-                    .collect(),
-            })
+        .zip(store.platform_windows(&sinces, until)?)
+        .map(|(&days, platforms)| RoiWindow {
+            days,
+            platforms: platforms.into_iter().map(PlatformRoi::from).collect(),
         })
-        .collect::<Result<_>>()?;
+        .collect();
     Ok(RoiReport {
         generated_at: now,
         windows,
