@@ -3,6 +3,8 @@
 //! tasks that close themselves, expiry, and idempotent re-planning and re-import.
 
 use chrono::{DateTime, TimeZone, Utc};
+use std::path::Path;
+
 use chrono_tz::Tz;
 use nudged::classify::RuleSet;
 use nudged::config::Config;
@@ -577,4 +579,22 @@ fn stats_count_done_missed_response_time_and_noise_only_platforms() {
         .find(|p| p.platform == "github")
         .unwrap();
     assert!(github.noise_only, "{github:#?}");
+}
+
+#[test]
+fn the_sample_sequence_is_valid_when_uncommented() {
+    let sample =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.sample.toml"))
+            .unwrap();
+    let start = sample
+        .find("# [[sequence]]")
+        .expect("the sample shows a sequence");
+    let block: String = sample[start..]
+        .lines()
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    let config =
+        Config::parse(&block, None, Path::new(".")).unwrap_or_else(|e| panic!("{e}\n{block}"));
+    assert_eq!(config.sequences[0].steps.len(), 3);
 }
