@@ -32,6 +32,9 @@ pub struct Config {
     /// Extra classifier rules; a rule with a built-in rule's name replaces it.
     #[serde(default, rename = "rule")]
     pub rules: Vec<RuleSpec>,
+    /// Follow-up sequences that replace the built-in ones for a kind (and platform).
+    #[serde(default, rename = "sequence")]
+    pub sequences: Vec<crate::plan::SequenceSpec>,
     /// Where the file was read from; relative paths were resolved against its folder.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -502,6 +505,8 @@ impl Config {
         }
         crate::classify::rules::validate_user_rules(&self.rules)
             .or_else(|(name, message)| fail(&format!("\"{name}\""), message))?;
+        crate::plan::sequence::validate(&self.sequences)
+            .map_err(|(span, message)| ConfigError::at(file, text, Some(span), message))?;
         Ok(())
     }
 

@@ -9,10 +9,8 @@ use sha2::{Digest, Sha256};
 
 use crate::classify::{self, Classification, Kind, RuleSet};
 use crate::config::Config;
-use crate::plan::{PlanInput, plan_followups};
-use crate::store::{
-    NewIdentity, NewInteraction, Recorded, Store, contacts, followups, interactions,
-};
+use crate::plan::{Direction, PlanInput, closing_steps, plan_followups, sequence};
+use crate::store::{NewIdentity, NewInteraction, Recorded, Store, followups, interactions, people};
 
 /// What became of one message.
 #[derive(Debug, Clone)]
@@ -66,7 +64,7 @@ impl Ingest<'_> {
             ),
             trust: classification.trust,
             actor: classification.actor.as_ref().map(|actor| NewIdentity {
-                platform,
+                platform: platform.clone(),
                 display_name: actor.name.clone(),
                 handle: actor.handle.clone(),
                 profile_url: actor.profile_url.clone(),
@@ -78,28 +76,20 @@ impl Ingest<'_> {
         if recorded.is_new
             && let Some(contact_id) = recorded.contact_id
         {
-            let name: String = tx.query_row(
-                "SELECT display_name FROM contact WHERE id = ?1",
-                [contact_id],
-                |r| r.get(0),
-            )?;
-            let input = PlanInput {
+            let event = Event {
                 interaction_id: recorded.interaction_id,
                 contact_id,
-                contact_name: &name,
+                platform: &platform,
                 kind: classification.kind,
+                direction: Direction::Incoming,
                 occurred_at,
                 trust: classification.trust,
             };
-            for followup in plan_followups(
-                &input,
-                self.config.timezone(),
-                self.config.trust.allow_unverified,
-            ) {
-                if followups::insert(tx, &followup, now)? {
-                    planned += 1;
-                }
-            }
+            let platform_name = self
+                .rules
+                .platform(&platform)
+                .map_or(platform.as_str(), |p| p.name.as_str());
+            planned = after_interaction(tx, self.config, &event, platform_name, now)?;
         }
         Ok(Ingested {
             classification,
@@ -109,47 +99,120 @@ impl Ingest<'_> {
     }
 }
 
-/// A manual entry (`nudged met`, `nudged log`): find or create the person, log the
-/// interaction and plan its sequence. Returns the interaction and how many tasks.
+/// A logged interaction, as the closing and planning steps see it.
+struct Event<'a> {
+    interaction_id: i64,
+    contact_id: i64,
+    platform: &'a str,
+    kind: Kind,
+    direction: Direction,
+    occurred_at: DateTime<Utc>,
+    trust: classify::Trust,
+}
+
+/// What follows a new interaction, inside its transaction: close the contact's tasks
+/// it shows were done, then plan its own sequence. Returns how many tasks were planned.
+fn after_interaction(
+    tx: &Transaction<'_>,
+    config: &Config,
+    event: &Event<'_>,
+    platform_name: &str,
+    now: i64,
+) -> Result<usize> {
+    followups::close_done_by_event(
+        tx,
+        event.contact_id,
+        closing_steps(event.kind, event.direction),
+        event.occurred_at.timestamp(),
+        event.kind.as_str(),
+        now,
+    )?;
+    // The user's own messages and calls need no reply from them; only a sequence the
+    // user configured for such an entry plans anything.
+    if event.direction == Direction::Outgoing
+        && event.kind != Kind::Met
+        && sequence::configured(&config.sequences, event.kind, event.platform).is_none()
+    {
+        return Ok(0);
+    }
+    let name: String = tx.query_row(
+        "SELECT display_name FROM contact WHERE id = ?1",
+        [event.contact_id],
+        |r| r.get(0),
+    )?;
+    let input = PlanInput {
+        interaction_id: event.interaction_id,
+        contact_id: event.contact_id,
+        contact_name: &name,
+        platform: event.platform,
+        platform_name,
+        kind: event.kind,
+        occurred_at: event.occurred_at,
+        trust: event.trust,
+    };
+    let mut planned = 0;
+    for followup in plan_followups(
+        &input,
+        &config.sequences,
+        config.timezone(),
+        config.trust.allow_unverified,
+    ) {
+        if followups::insert(tx, &followup, now)? {
+            planned += 1;
+        }
+    }
+    Ok(planned)
+}
+
+/// A manual entry (`nudged met`, `nudged log`): the person, what happened, when.
+#[derive(Debug, Clone)]
+pub struct ManualEntry {
+    pub who: NewIdentity,
+    /// The contact, when the user named one by id; else `who` finds or creates it.
+    pub contact_id: Option<i64>,
+    pub kind: Kind,
+    pub subject: String,
+    pub note: Option<String>,
+}
+
+/// Log a manual entry: find the person (by profile URL or email, else the one contact
+/// of that name, else a new one), log it, close what it settles and plan its
+/// sequence. Returns the interaction and how many tasks were planned.
 pub fn log_manual(
     store: &mut Store,
     config: &Config,
-    who: &NewIdentity,
-    kind: Kind,
-    subject: &str,
-    note: Option<&str>,
+    entry: &ManualEntry,
     now: DateTime<Utc>,
 ) -> Result<(Recorded, usize)> {
     store.write(|tx| {
-        let (contact_id, identity_id) = match contacts::resolve(tx, who, now.timestamp())? {
-            Some(found) => found,
-            None => anyhow::bail!("a manual entry needs the person's name"),
+        let (contact_id, identity_id) = match entry.contact_id {
+            Some(id) => (id, None),
+            None => match people::resolve_manual(tx, &entry.who, now.timestamp())? {
+                Some((contact, identity)) => (contact, Some(identity)),
+                None => anyhow::bail!("a manual entry needs the person's name"),
+            },
         };
+        let platform = entry.who.platform.as_str();
         tx.execute(
             "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
                                       verified, logged_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
-            rusqlite::params![contact_id, identity_id, who.platform, kind.as_str(), now.timestamp(), subject, note.unwrap_or_default()],
+            rusqlite::params![contact_id, identity_id, platform, entry.kind.as_str(), now.timestamp(),
+                              entry.subject, entry.note.as_deref().unwrap_or_default()],
         )?;
-        let interaction_id = tx.last_insert_rowid();
-        let name: String = tx.query_row("SELECT display_name FROM contact WHERE id = ?1", [contact_id], |r| r.get(0))?;
-        let input = PlanInput {
-            interaction_id,
+        let event = Event {
+            interaction_id: tx.last_insert_rowid(),
             contact_id,
-            contact_name: &name,
-            kind,
+            platform,
+            kind: entry.kind,
+            direction: Direction::Outgoing,
             occurred_at: now,
             trust: classify::Trust::Verified,
         };
-        let mut planned = 0;
-        for followup in plan_followups(&input, config.timezone(), true) {
-            if followups::insert(tx, &followup, now.timestamp())? {
-                planned += 1;
-            }
-        }
+        let planned = after_interaction(tx, config, &event, platform, now.timestamp())?;
         Ok((
             Recorded {
-                interaction_id,
+                interaction_id: event.interaction_id,
                 contact_id: Some(contact_id),
                 is_new: true,
             },
@@ -169,6 +232,7 @@ pub fn plan_housekeeping(
     let lapsed = crate::plan::keep_in_touch::plan_reconnects(
         &store.last_contacts()?,
         &config.followups,
+        config.timezone(),
         now,
     );
     let mut planned = 0;
@@ -224,12 +288,13 @@ pub fn record_sent(
             continue;
         }
         reached += 1;
-        closed += tx.execute(
-            "UPDATE followup SET status = 'done', resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
-             WHERE contact_id = ?1 AND status IN ('open', 'snoozed')
-               AND COALESCE((SELECT occurred_at FROM interaction i WHERE i.id = followup.interaction_id), created_at) <= ?2
-               AND (rule LIKE '%.reply' OR rule LIKE '%.respond' OR rule LIKE '%.thank' OR rule = 'keep_in_touch.reconnect')",
-            rusqlite::params![contact_id, sent.sent_at.timestamp(), now.timestamp()],
+        closed += followups::close_done_by_event(
+            tx,
+            contact_id,
+            closing_steps(Kind::Email, Direction::Outgoing),
+            sent.sent_at.timestamp(),
+            "sent",
+            now.timestamp(),
         )?;
     }
     Ok((reached, closed))

@@ -3,11 +3,14 @@
 //! 0 ok, 1 runtime failure, 2 bad configuration or usage.
 
 mod classify;
+mod contacts;
 mod digest;
 mod feed;
+mod import;
 mod listings;
 mod maintenance;
 mod run;
+mod stats;
 mod tasks;
 
 use std::path::{Path, PathBuf};
@@ -76,8 +79,11 @@ pub enum Command {
         #[arg(long, conflicts_with = "due")]
         all: bool,
     },
-    /// List contacts with their identities on each platform
-    Contacts,
+    /// List contacts with their identities on each platform; merge, show, tier
+    Contacts {
+        #[command(subcommand)]
+        action: Option<contacts::ContactsCommand>,
+    },
     /// Mark a task done
     Done {
         /// Task id, as shown by `nudged followups`
@@ -108,6 +114,26 @@ pub enum Command {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Log a call, email, meeting or message you had with someone
+    Log {
+        /// The person's name (or contact id)
+        name: String,
+        #[arg(long, value_enum)]
+        kind: tasks::LogKind,
+        /// Anything worth remembering
+        #[arg(long)]
+        note: Option<String>,
+        /// Their email address
+        #[arg(long)]
+        email: Option<String>,
+    },
+    /// Import contacts from an address book or a network export (idempotent)
+    Import {
+        #[command(subcommand)]
+        format: import::ImportCommand,
+    },
+    /// What each platform gave back in the last 30 and 90 days
+    Stats,
     /// Preview or send the digest
     Digest {
         /// Print the digest that would be sent now
@@ -175,6 +201,7 @@ pub fn main() -> ExitCode {
             eprintln!("nudged: {err:#}");
             if err.downcast_ref::<ConfigError>().is_some()
                 || err.downcast_ref::<UsageError>().is_some()
+                || err.downcast_ref::<crate::store::LookupError>().is_some()
             {
                 ExitCode::from(2)
             } else {
@@ -232,7 +259,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Classify { files, explain } => classify::classify_files(&ctx, &files, explain),
         Command::Interactions { all, limit } => listings::interactions(&ctx, all, limit),
         Command::Followups { due, all } => listings::followups(&ctx, due, all),
-        Command::Contacts => listings::contacts(&ctx),
+        Command::Contacts { action: None } => listings::contacts(&ctx),
+        Command::Contacts {
+            action: Some(action),
+        } => contacts::contacts(&ctx, action),
         Command::Done { id } => tasks::done(&ctx, id),
         Command::Snooze { id, duration } => tasks::snooze(&ctx, id, &duration),
         Command::Skip { id } => tasks::skip(&ctx, id),
@@ -243,6 +273,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             at,
             note,
         } => tasks::met(&ctx, &name, email, linkedin, at, note),
+        Command::Log {
+            name,
+            kind,
+            note,
+            email,
+        } => tasks::log(&ctx, &name, kind, note, email),
+        Command::Import { format } => import::import(&ctx, format),
+        Command::Stats => stats::stats(&ctx),
         Command::Digest { preview, send_now } => digest::digest(&ctx, preview, send_now),
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),

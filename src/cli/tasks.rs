@@ -1,11 +1,11 @@
-//! Acting on tasks and logging the offline world: `done`, `snooze`, `skip`, `met`.
+//! Acting on tasks and logging the offline world: `done`, `snooze`, `skip`, `met`, `log`.
 
 use anyhow::Result;
 
 use super::{Context, UsageError, print_json};
 use crate::classify::Kind;
 use crate::duration::HumanDuration;
-use crate::pipeline::log_manual;
+use crate::pipeline::{ManualEntry, log_manual};
 use crate::plan::due_after;
 use crate::store::{FollowupRow, FollowupStatus, NewIdentity};
 
@@ -74,16 +74,15 @@ pub fn met(
         Some(place) => format!("Met {name} at {place}"),
         None => format!("Met {name}"),
     };
+    let entry = ManualEntry {
+        who,
+        contact_id: None,
+        kind: Kind::Met,
+        subject: subject.clone(),
+        note,
+    };
     let mut store = ctx.open_store()?;
-    let (recorded, planned) = log_manual(
-        &mut store,
-        &ctx.config,
-        &who,
-        Kind::Met,
-        &subject,
-        note.as_deref(),
-        ctx.clock.now(),
-    )?;
+    let (recorded, planned) = log_manual(&mut store, &ctx.config, &entry, ctx.clock.now())?;
     if ctx.json {
         return print_json(&serde_json::json!({
             "interaction_id": recorded.interaction_id,
@@ -92,5 +91,86 @@ pub fn met(
         }));
     }
     println!("{subject}: logged, {planned} follow-up(s) planned. `nudged followups` lists them.");
+    Ok(())
+}
+
+/// What `nudged log --kind` accepts: the offline exchanges a notification never shows.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogKind {
+    Call,
+    Email,
+    Meeting,
+    Message,
+}
+
+impl LogKind {
+    fn kind(self) -> Kind {
+        match self {
+            LogKind::Call => Kind::Call,
+            LogKind::Email => Kind::Email,
+            LogKind::Meeting => Kind::Meeting,
+            LogKind::Message => Kind::Message,
+        }
+    }
+
+    /// The channel it counts under in `nudged stats`.
+    fn platform(self) -> &'static str {
+        match self {
+            LogKind::Call => "phone",
+            LogKind::Email => "email",
+            LogKind::Meeting => "in_person",
+            LogKind::Message => "message",
+        }
+    }
+}
+
+pub fn log(
+    ctx: &Context,
+    name: &str,
+    kind: LogKind,
+    note: Option<String>,
+    email: Option<String>,
+) -> Result<()> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(UsageError("log needs the person's name or contact id".into()).into());
+    }
+    let mut store = ctx.open_store()?;
+    // An id names a contact outright; a name may also be someone new.
+    let contact_id = match name.trim_start_matches('#').parse::<i64>() {
+        Ok(_) => Some(store.find_contact(name)?),
+        Err(_) => None,
+    };
+    let name = match contact_id {
+        Some(id) => store.contact_name(id)?,
+        None => name.to_string(),
+    };
+    let entry = ManualEntry {
+        who: NewIdentity {
+            platform: kind.platform().to_string(),
+            display_name: Some(name.to_string()),
+            handle: None,
+            profile_url: None,
+            email,
+        },
+        contact_id,
+        kind: kind.kind(),
+        subject: match kind {
+            LogKind::Call => format!("Call with {name}"),
+            LogKind::Email => format!("Email with {name}"),
+            LogKind::Meeting => format!("Meeting with {name}"),
+            LogKind::Message => format!("Message with {name}"),
+        },
+        note,
+    };
+    let (recorded, planned) = log_manual(&mut store, &ctx.config, &entry, ctx.clock.now())?;
+    if ctx.json {
+        return print_json(&serde_json::json!({
+            "interaction_id": recorded.interaction_id,
+            "contact_id": recorded.contact_id,
+            "planned": planned,
+        }));
+    }
+    println!("{}: logged.", entry.subject);
     Ok(())
 }

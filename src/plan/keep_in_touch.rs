@@ -1,17 +1,23 @@
 //! Keep in touch: each contact has a cadence (by tier, default 90 days). Any interaction
 //! restarts it; when it lapses, "Reconnect with NAME" becomes due. The plan key carries
 //! the time of the last interaction, so a new interaction starts a new cycle and an
-//! unchanged one never plans the same reminder twice.
+//! unchanged one never plans the same reminder twice. The task hangs on the last
+//! interaction, so any later one (either direction) closes it: see
+//! [`super::closing_steps`].
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
+use super::due_after;
 use crate::config::FollowupConfig;
 use crate::store::{LastContact, NewFollowup, from_unix};
 
-/// Reconnect tasks for every contact whose cadence has lapsed by `now`.
+/// Reconnect tasks for every contact whose cadence has lapsed by `now`. Cadences in
+/// days are counted on the local calendar of `tz`, like every other due time.
 pub fn plan_reconnects(
     contacts: &[LastContact],
     config: &FollowupConfig,
+    tz: Tz,
     now: DateTime<Utc>,
 ) -> Vec<NewFollowup> {
     contacts
@@ -21,10 +27,10 @@ pub fn plan_reconnects(
             if cadence.is_zero() {
                 return None;
             }
-            let due = from_unix(c.last_interaction_at) + cadence.to_chrono();
+            let due = due_after(from_unix(c.last_interaction_at), cadence, tz);
             (due <= now).then(|| NewFollowup {
                 contact_id: c.contact_id,
-                interaction_id: None,
+                interaction_id: Some(c.last_interaction_id),
                 plan_key: format!("reconnect:{}:{}", c.contact_id, c.last_interaction_at),
                 rule: "keep_in_touch.reconnect".to_string(),
                 title: format!("Reconnect with {}", c.name),
@@ -55,28 +61,31 @@ mod tests {
                 name: "Old Friend".into(),
                 tier: "default".into(),
                 last_interaction_at: (now - chrono::Duration::days(91)).timestamp(),
+                last_interaction_id: 11,
             },
             LastContact {
                 contact_id: 2,
                 name: "Recent".into(),
                 tier: "default".into(),
                 last_interaction_at: (now - chrono::Duration::days(45)).timestamp(),
+                last_interaction_id: 12,
             },
             LastContact {
                 contact_id: 3,
                 name: "Close".into(),
                 tier: "close".into(),
                 last_interaction_at: (now - chrono::Duration::days(45)).timestamp(),
+                last_interaction_id: 12,
             },
         ];
-        let plan = plan_reconnects(&contacts, &config, now);
+        let plan = plan_reconnects(&contacts, &config, chrono_tz::UTC, now);
         let titles: Vec<&str> = plan.iter().map(|f| f.title.as_str()).collect();
         assert_eq!(
             titles,
             vec!["Reconnect with Old Friend", "Reconnect with Close"]
         );
         assert_eq!(
-            plan_reconnects(&contacts, &config, now)[0].plan_key,
+            plan_reconnects(&contacts, &config, chrono_tz::UTC, now)[0].plan_key,
             plan[0].plan_key
         );
     }

@@ -6,6 +6,7 @@
 //! lands at the same wall-clock time even when a DST change falls in between.
 
 pub mod keep_in_touch;
+pub mod sequence;
 
 use chrono::{DateTime, Duration, LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -13,19 +14,9 @@ use chrono_tz::Tz;
 use crate::classify::{Kind, Trust};
 use crate::duration::HumanDuration;
 use crate::store::NewFollowup;
+pub use sequence::{SequenceSpec, Step};
 
-/// One step of a follow-up sequence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// Stable name of the step; part of the plan key, so never reuse one for another meaning.
-    pub name: &'static str,
-    /// Title with `{name}` standing for the person.
-    pub title: &'static str,
-    pub note: Option<&'static str>,
-    pub delay: HumanDuration,
-}
-
-const fn step(name: &'static str, title: &'static str, delay: HumanDuration) -> Step {
+const fn step(name: &'static str, title: &'static str, delay: HumanDuration) -> Step<'static> {
     Step {
         name,
         title,
@@ -34,13 +25,13 @@ const fn step(name: &'static str, title: &'static str, delay: HumanDuration) -> 
     }
 }
 
-const REPLY: &[Step] = &[step("reply", "Reply to {name}", HumanDuration::hours(24))];
-const ANSWER_REQUEST: &[Step] = &[step(
+const REPLY: &[Step<'static>] = &[step("reply", "Reply to {name}", HumanDuration::hours(24))];
+const ANSWER_REQUEST: &[Step<'static>] = &[step(
     "answer",
     "Answer {name}'s request",
     HumanDuration::hours(48),
 )];
-const NEW_CONNECTION: &[Step] = &[
+const NEW_CONNECTION: &[Step<'static>] = &[
     step("thank", "Thank {name}", HumanDuration::hours(48)),
     Step {
         note: Some("Before you call, note one thing you can offer them."),
@@ -48,7 +39,7 @@ const NEW_CONNECTION: &[Step] = &[
     },
     step("meet", "Meet {name} face to face", HumanDuration::days(90)),
 ];
-const MET: &[Step] = &[
+const MET: &[Step<'static>] = &[
     step(
         "connect",
         "Connect with {name} on LinkedIn",
@@ -62,19 +53,19 @@ const MET: &[Step] = &[
     },
     step("meet", "Meet {name} face to face", HumanDuration::days(90)),
 ];
-const CONGRATULATE: &[Step] = &[step(
+const CONGRATULATE: &[Step<'static>] = &[step(
     "congratulate",
     "Congratulate {name}",
     HumanDuration::hours(48),
 )];
-const RESPOND: &[Step] = &[step(
+const RESPOND: &[Step<'static>] = &[step(
     "respond",
     "Respond to {name}",
     HumanDuration::hours(24),
 )];
 
 /// The default sequence of DESIGN.md for a kind of interaction.
-pub fn default_sequence(kind: Kind) -> &'static [Step] {
+pub fn default_sequence(kind: Kind) -> &'static [Step<'static>] {
     match kind {
         Kind::Message => REPLY,
         Kind::ConnectionRequest => ANSWER_REQUEST,
@@ -92,31 +83,77 @@ pub struct PlanInput<'a> {
     pub interaction_id: i64,
     pub contact_id: i64,
     pub contact_name: &'a str,
+    /// Platform id, for choosing a configured sequence.
+    pub platform: &'a str,
+    /// How the platform is called in titles ("LinkedIn"); `{platform}` in templates.
+    pub platform_name: &'a str,
     pub kind: Kind,
     pub occurred_at: DateTime<Utc>,
     pub trust: Trust,
 }
 
-/// The tasks an interaction calls for. Unverified notifications plan nothing unless
-/// the user allows it: a forged "LinkedIn" mail must not fill the to-do list.
-pub fn plan_followups(input: &PlanInput<'_>, tz: Tz, allow_unverified: bool) -> Vec<NewFollowup> {
+/// The tasks an interaction calls for: the user's `[[sequence]]` for its kind and
+/// platform, else the built-in one. Unverified notifications plan nothing unless the
+/// user allows it: a forged "LinkedIn" mail must not fill the to-do list.
+pub fn plan_followups(
+    input: &PlanInput<'_>,
+    sequences: &[SequenceSpec],
+    tz: Tz,
+    allow_unverified: bool,
+) -> Vec<NewFollowup> {
     let trusted = input.trust == Trust::Verified || allow_unverified;
     let manual = matches!(input.kind, Kind::Met);
     if !trusted && !manual {
         return Vec::new();
     }
-    default_sequence(input.kind)
+    let steps = sequence::configured(sequences, input.kind, input.platform)
+        .unwrap_or_else(|| default_sequence(input.kind).to_vec());
+    steps
         .iter()
         .map(|step| NewFollowup {
             contact_id: input.contact_id,
             interaction_id: Some(input.interaction_id),
             plan_key: format!("interaction:{}:{}", input.interaction_id, step.name),
             rule: format!("{}.{}", input.kind.as_str(), step.name),
-            title: step.title.replace("{name}", input.contact_name),
-            note: step.note.map(str::to_string),
+            title: sequence::fill(step.title, input.contact_name, input.platform_name),
+            note: step
+                .note
+                .map(|n| sequence::fill(n, input.contact_name, input.platform_name)),
             due_at: due_after(input.occurred_at, step.delay, tz).timestamp(),
         })
         .collect()
+}
+
+/// Who acted: the other person (a notification) or the user (a manual log entry, a
+/// message in the Sent folder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Incoming,
+    Outgoing,
+}
+
+/// Which of a contact's earlier tasks (by step name) a new interaction shows were
+/// done. Any real exchange restarts keep-in-touch, so it always closes a pending
+/// "reconnect"; the rest follows what the user did:
+///
+/// | event | closes |
+/// |---|---|
+/// | you wrote (email, message, Sent folder) | reply, respond, thank |
+/// | you called | call, reply, respond, thank |
+/// | you met (`met`, `log --kind meeting`) | meet |
+/// | they accepted / are now connected | answer |
+pub fn closing_steps(kind: Kind, direction: Direction) -> &'static [&'static str] {
+    match (direction, kind) {
+        (_, k) if !k.is_social() => &[],
+        (Direction::Outgoing, Kind::Email | Kind::Message | Kind::Reply | Kind::Comment) => {
+            &["reply", "respond", "thank", "reconnect"]
+        }
+        // Calls and meetings are the user's own doing whichever way they were logged.
+        (_, Kind::Call) => &["call", "reply", "respond", "thank", "reconnect"],
+        (_, Kind::Met | Kind::Meeting) => &["meet", "reconnect"],
+        (Direction::Incoming, Kind::Connection) => &["answer", "reconnect"],
+        _ => &["reconnect"],
+    }
 }
 
 /// `start + delay`, with whole days counted on the local calendar of `tz`.
@@ -142,6 +179,8 @@ mod tests {
             interaction_id: 7,
             contact_id: 3,
             contact_name: "Ann Lee",
+            platform: "linkedin",
+            platform_name: "LinkedIn",
             kind,
             occurred_at: Utc.with_ymd_and_hms(2026, 11, 17, 9, 0, 0).unwrap(),
             trust,
@@ -152,6 +191,7 @@ mod tests {
     fn new_connection_gets_thank_call_meet() {
         let plan = plan_followups(
             &input(Kind::Connection, Trust::Verified),
+            &[],
             chrono_tz::UTC,
             false,
         );
@@ -183,6 +223,7 @@ mod tests {
         assert!(
             plan_followups(
                 &input(Kind::Message, Trust::Unverified),
+                &[],
                 chrono_tz::UTC,
                 false
             )
@@ -191,6 +232,7 @@ mod tests {
         assert_eq!(
             plan_followups(
                 &input(Kind::Message, Trust::Unverified),
+                &[],
                 chrono_tz::UTC,
                 true
             )
@@ -198,7 +240,13 @@ mod tests {
             1
         );
         assert!(
-            plan_followups(&input(Kind::Message, Trust::Failed), chrono_tz::UTC, false).is_empty()
+            plan_followups(
+                &input(Kind::Message, Trust::Failed),
+                &[],
+                chrono_tz::UTC,
+                false
+            )
+            .is_empty()
         );
     }
 
@@ -211,7 +259,9 @@ mod tests {
             Kind::UnknownTemplate,
             Kind::None,
         ] {
-            assert!(plan_followups(&input(kind, Trust::Verified), chrono_tz::UTC, true).is_empty());
+            assert!(
+                plan_followups(&input(kind, Trust::Verified), &[], chrono_tz::UTC, true).is_empty()
+            );
         }
     }
 

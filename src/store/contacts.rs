@@ -37,12 +37,33 @@ pub struct ContactRow {
     pub last_interaction_at: Option<i64>,
     pub interactions: i64,
     pub identities: Vec<IdentityRow>,
+    /// Other names this person is known by (names of contacts merged into it).
+    pub aliases: Vec<String>,
 }
 
 impl NewIdentity {
+    /// The same identity with its email and profile URL in their one spelling.
+    pub fn normalized(&self) -> NewIdentity {
+        NewIdentity {
+            platform: self.platform.trim().to_lowercase(),
+            display_name: self
+                .display_name
+                .as_ref()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty()),
+            handle: self
+                .handle
+                .as_ref()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty()),
+            profile_url: self.profile_url.as_deref().and_then(normalize_profile_url),
+            email: self.email.as_deref().and_then(normalize_email),
+        }
+    }
+
     /// The key this identity is unique by on its platform: the handle, else the
     /// profile URL, else the email, else the name as a last resort.
-    fn handle_key(&self) -> Option<String> {
+    pub(crate) fn handle_key(&self) -> Option<String> {
         self.handle
             .clone()
             .or_else(|| self.profile_url.clone())
@@ -64,9 +85,38 @@ pub(crate) fn resolve(
     who: &NewIdentity,
     now: i64,
 ) -> Result<Option<(i64, i64)>> {
+    let who = who.normalized();
     let Some(handle) = who.handle_key() else {
         return Ok(None);
     };
+    if let Some(found) = find_identity(tx, &who, &handle)? {
+        return Ok(Some(found));
+    }
+    let contact_id = match find_by_email(tx, who.email.as_deref())? {
+        Some(id) => id,
+        None => {
+            let name = who
+                .display_name
+                .clone()
+                .or_else(|| who.handle.clone())
+                .or_else(|| who.email.clone())
+                .unwrap_or_else(|| handle.clone());
+            insert_contact(tx, &name, now)?
+        }
+    };
+    Ok(Some((
+        contact_id,
+        add_identity(tx, contact_id, &who, &handle)?,
+    )))
+}
+
+/// The identity this actor already has, by profile URL, then platform handle. What
+/// the new sighting adds (a profile URL, an email) is learnt without overwriting.
+fn find_identity(
+    tx: &Transaction<'_>,
+    who: &NewIdentity,
+    handle: &str,
+) -> Result<Option<(i64, i64)>> {
     let by_url = match &who.profile_url {
         Some(url) => tx
             .query_row(
@@ -87,43 +137,80 @@ pub(crate) fn resolve(
             )
             .optional()?,
     };
-    if let Some((contact_id, identity_id)) = found {
-        // Learn what this notification adds (a profile URL, an email) without
-        // overwriting what we already had.
+    if let Some((_, identity_id)) = found {
         tx.execute(
             "UPDATE identity SET profile_url = COALESCE(profile_url, ?2), email = COALESCE(email, ?3)
              WHERE id = ?1 AND (?2 IS NULL OR NOT EXISTS (SELECT 1 FROM identity WHERE profile_url = ?2))",
             params![identity_id, who.profile_url, who.email],
         )?;
-        return Ok(Some((contact_id, identity_id)));
     }
-    let by_email: Option<i64> = match &who.email {
-        Some(email) => tx
-            .query_row(
-                "SELECT contact_id FROM identity WHERE email = ?1 LIMIT 1",
-                [email],
-                |r| r.get(0),
-            )
-            .optional()?,
-        None => None,
-    };
-    let contact_id = match by_email {
-        Some(id) => id,
-        None => {
-            let name = who
-                .display_name
-                .clone()
-                .or_else(|| who.handle.clone())
-                .or_else(|| who.email.clone())
-                .unwrap_or_else(|| handle.clone());
-            insert_contact(tx, &name, now)?
-        }
-    };
-    tx.execute(
-        "INSERT INTO identity (contact_id, platform, handle, profile_url, email) VALUES (?1, ?2, ?3, ?4, ?5)",
+    Ok(found)
+}
+
+/// The person an email address belongs to, on whatever platform it was seen.
+pub(crate) fn find_by_email(tx: &Connection, email: Option<&str>) -> Result<Option<i64>> {
+    let Some(email) = email else { return Ok(None) };
+    Ok(tx
+        .query_row(
+            "SELECT contact_id FROM identity WHERE email = ?1 ORDER BY id LIMIT 1",
+            [email],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Attach a new identity to a known contact. A clash on (platform, handle) or profile
+/// URL means it is already known: the existing row is returned instead.
+pub(crate) fn add_identity(
+    tx: &Transaction<'_>,
+    contact_id: i64,
+    who: &NewIdentity,
+    handle: &str,
+) -> Result<i64> {
+    let added = tx.execute(
+        "INSERT INTO identity (contact_id, platform, handle, profile_url, email) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT DO NOTHING",
         params![contact_id, who.platform, handle, who.profile_url, who.email],
     )?;
-    Ok(Some((contact_id, tx.last_insert_rowid())))
+    if added == 1 {
+        return Ok(tx.last_insert_rowid());
+    }
+    Ok(tx.query_row(
+        "SELECT id FROM identity WHERE (platform = ?1 AND handle = ?2) OR profile_url = ?3 ORDER BY id LIMIT 1",
+        params![who.platform, handle, who.profile_url],
+        |r| r.get(0),
+    )?)
+}
+
+/// Email addresses compare without case and surrounding space.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().trim_start_matches("mailto:").trim();
+    (email.contains('@') && !email.contains(char::is_whitespace)).then(|| email.to_lowercase())
+}
+
+/// One spelling per profile: scheme and host without case or "www.", no query,
+/// fragment or trailing slash, and LinkedIn's tracking "/comm" prefix dropped — so the
+/// link in a notification and the URL in an export name the same person.
+pub fn normalize_profile_url(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = host.to_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host);
+    if host.is_empty() {
+        return None;
+    }
+    let mut path = path.trim_end_matches('/');
+    if host.ends_with("linkedin.com") {
+        path = path.strip_prefix("comm/").unwrap_or(path);
+    }
+    let scheme = scheme.to_lowercase();
+    Some(if path.is_empty() {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}/{path}")
+    })
 }
 
 pub(crate) fn insert_contact(tx: &Transaction<'_>, name: &str, now: i64) -> Result<i64> {
@@ -141,13 +228,16 @@ pub struct LastContact {
     pub name: String,
     pub tier: String,
     pub last_interaction_at: i64,
+    /// The interaction that started the current cycle; a reconnect task hangs on it.
+    pub last_interaction_id: i64,
 }
 
 impl super::Store {
     /// Every contact with the time of their latest interaction of any social kind.
     pub fn last_contacts(&self) -> Result<Vec<LastContact>> {
         let mut stmt = self.read().prepare(
-            "SELECT c.id, c.display_name, c.tier, MAX(i.occurred_at)
+            // SQLite fills the bare column i.id from the row that has the MAX.
+            "SELECT c.id, c.display_name, c.tier, MAX(i.occurred_at), i.id
              FROM contact c JOIN interaction i ON i.contact_id = c.id
              WHERE i.kind NOT IN ('noise', 'unknown_template', 'none')
              GROUP BY c.id ORDER BY c.id",
@@ -159,6 +249,7 @@ impl super::Store {
                     name: r.get(1)?,
                     tier: r.get(2)?,
                     last_interaction_at: r.get(3)?,
+                    last_interaction_id: r.get(4)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -182,19 +273,21 @@ impl super::Store {
     }
 
     pub fn contacts(&self) -> Result<Vec<ContactRow>> {
-        list(self.read())
+        list(self.read(), None)
     }
 }
 
-fn list(conn: &Connection) -> Result<Vec<ContactRow>> {
+/// Every contact, or only the one with id `only`.
+pub(crate) fn list(conn: &Connection, only: Option<i64>) -> Result<Vec<ContactRow>> {
     let mut stmt = conn.prepare(
         "SELECT c.id, c.display_name, c.tier, c.note, c.created_at,
                 (SELECT MAX(occurred_at) FROM interaction i WHERE i.contact_id = c.id),
                 (SELECT COUNT(*) FROM interaction i WHERE i.contact_id = c.id)
-         FROM contact c ORDER BY c.display_name COLLATE NOCASE, c.id",
+         FROM contact c WHERE ?1 IS NULL OR c.id = ?1
+         ORDER BY c.display_name COLLATE NOCASE, c.id",
     )?;
     let mut contacts: Vec<ContactRow> = stmt
-        .query_map([], |r| {
+        .query_map([only], |r| {
             Ok(ContactRow {
                 id: r.get(0)?,
                 display_name: r.get(1)?,
@@ -204,13 +297,15 @@ fn list(conn: &Connection) -> Result<Vec<ContactRow>> {
                 last_interaction_at: r.get(5)?,
                 interactions: r.get(6)?,
                 identities: Vec::new(),
+                aliases: Vec::new(),
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut ids = conn.prepare(
-        "SELECT id, contact_id, platform, handle, profile_url, email FROM identity ORDER BY contact_id, id",
+        "SELECT id, contact_id, platform, handle, profile_url, email FROM identity
+         WHERE ?1 IS NULL OR contact_id = ?1 ORDER BY contact_id, id",
     )?;
-    let rows = ids.query_map([], |r| {
+    let rows = ids.query_map([only], |r| {
         Ok((
             r.get::<_, i64>(1)?,
             IdentityRow {
@@ -227,8 +322,19 @@ fn list(conn: &Connection) -> Result<Vec<ContactRow>> {
         let (contact_id, identity) = row?;
         by_contact.entry(contact_id).or_default().push(identity);
     }
+    let mut aliases = std::collections::HashMap::<i64, Vec<String>>::new();
+    let mut stmt = conn.prepare(
+        "SELECT contact_id, name FROM contact_alias WHERE ?1 IS NULL OR contact_id = ?1 ORDER BY id",
+    )?;
+    for row in stmt.query_map([only], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })? {
+        let (contact_id, name) = row?;
+        aliases.entry(contact_id).or_default().push(name);
+    }
     for contact in &mut contacts {
         contact.identities = by_contact.remove(&contact.id).unwrap_or_default();
+        contact.aliases = aliases.remove(&contact.id).unwrap_or_default();
     }
     Ok(contacts)
 }

@@ -77,6 +77,9 @@ pub struct FollowupRow {
     pub created_at: i64,
     #[serde(with = "unix_as_rfc3339")]
     pub updated_at: i64,
+    /// The event that closed the task by itself ("sent", "accepted", "meeting", …);
+    /// `None` while open or when the user closed it.
+    pub closed_by: Option<String>,
 }
 
 /// Add a task unless its plan step already produced one. True when added.
@@ -101,7 +104,7 @@ pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Resul
 }
 
 const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
-        f.rule, f.title, f.note, f.due_at, f.status, f.resolved_at, f.sequence, f.created_at, f.updated_at
+        f.rule, f.title, f.note, f.due_at, f.status, f.resolved_at, f.sequence, f.created_at, f.updated_at, f.closed_by
      FROM followup f JOIN contact c ON c.id = f.contact_id
      LEFT JOIN interaction i ON i.id = f.interaction_id";
 
@@ -123,6 +126,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
         sequence: r.get(13)?,
         created_at: r.get(14)?,
         updated_at: r.get(15)?,
+        closed_by: r.get(16)?,
     })
 }
 
@@ -150,6 +154,16 @@ impl super::Store {
         let mut stmt = self.read().prepare(&sql)?;
         let rows = stmt
             .query_map([], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Every task for one contact, newest due first.
+    pub fn followups_of(&self, contact_id: i64) -> Result<Vec<FollowupRow>> {
+        let sql = format!("{SELECT} WHERE f.contact_id = ?1 ORDER BY f.due_at DESC, f.id DESC");
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([contact_id], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -250,6 +264,46 @@ pub(crate) fn snooze(tx: &Transaction<'_>, id: i64, until: i64, now: i64) -> Res
         params![id, until, now],
     )?;
     Ok(())
+}
+
+/// Close a contact's pending tasks that a later event shows were done: those whose
+/// step is one of `steps` and whose cause happened no later than `event_at` (a reply
+/// sent on Monday does not answer a message that arrives on Tuesday). Returns how many.
+pub(crate) fn close_done_by_event(
+    tx: &Transaction<'_>,
+    contact_id: i64,
+    steps: &[&str],
+    event_at: i64,
+    closed_by: &str,
+    now: i64,
+) -> Result<usize> {
+    if steps.is_empty() {
+        return Ok(0);
+    }
+    // The rule is "kind.step"; steps are plain words (checked when configured).
+    let placeholders: Vec<String> = (0..steps.len()).map(|i| format!("?{}", i + 5)).collect();
+    let sql = format!(
+        "UPDATE followup SET status = 'done', resolved_at = ?3, updated_at = ?3,
+                sequence = sequence + 1, closed_by = ?4
+         WHERE contact_id = ?1 AND status IN ('open', 'snoozed')
+           AND substr(rule, instr(rule, '.') + 1) IN ({})
+           AND COALESCE((SELECT occurred_at FROM interaction i WHERE i.id = followup.interaction_id),
+                        created_at) <= ?2",
+        placeholders.join(", ")
+    );
+    let mut values: Vec<rusqlite::types::Value> = vec![
+        contact_id.into(),
+        event_at.into(),
+        now.into(),
+        closed_by.to_string().into(),
+    ];
+    values.extend(
+        steps
+            .iter()
+            .map(|s| rusqlite::types::Value::from(s.to_string())),
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    Ok(stmt.execute(rusqlite::params_from_iter(values))?)
 }
 
 pub(crate) fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {

@@ -155,6 +155,17 @@ impl super::Store {
         Ok(rows)
     }
 
+    /// One person's whole history, newest first, noise included (it is theirs too).
+    pub fn interactions_of(&self, contact_id: i64) -> Result<Vec<InteractionRow>> {
+        let sql =
+            format!("{SELECT} WHERE i.contact_id = ?1 ORDER BY i.occurred_at DESC, i.id DESC");
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([contact_id], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
     pub fn interaction(&self, id: i64) -> Result<Option<InteractionRow>> {
         let sql = format!("{SELECT} WHERE i.id = ?1");
         Ok(self.read().query_row(&sql, [id], from_row).optional()?)

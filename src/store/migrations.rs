@@ -106,6 +106,28 @@ pub const MIGRATIONS: &[&str] = &[
         used_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: people across platforms and the planner's bookkeeping. Names a merged contact
+    // had stay findable; `closed_by` says which event closed a task by itself; the
+    // indexes keep planning after one interaction and the ROI figures fast on a large
+    // log (the two time indexes cover their queries, so no table row is read).
+    r#"
+    CREATE TABLE contact_alias (
+        id INTEGER PRIMARY KEY,
+        contact_id INTEGER NOT NULL REFERENCES contact(id),
+        name TEXT NOT NULL,
+        merged_from INTEGER,
+        UNIQUE (contact_id, name)
+    );
+    CREATE INDEX contact_alias_name ON contact_alias(name COLLATE NOCASE);
+    CREATE UNIQUE INDEX contact_alias_merged ON contact_alias(merged_from);
+    CREATE INDEX contact_name ON contact(display_name COLLATE NOCASE);
+    ALTER TABLE followup ADD COLUMN closed_by TEXT;
+    CREATE INDEX followup_contact_status ON followup(contact_id, status);
+    CREATE INDEX followup_resolved ON followup(resolved_at, status, interaction_id, rule);
+    CREATE INDEX followup_interaction ON followup(interaction_id);
+    CREATE INDEX interaction_occurred ON interaction(occurred_at, platform, kind, contact_id);
+    CREATE INDEX interaction_identity ON interaction(identity_id);
+    "#,
 ];
 
 /// The schema version this build writes.

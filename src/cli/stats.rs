@@ -1,0 +1,42 @@
+//! `nudged stats`: what each platform gave back.
+
+use anyhow::Result;
+
+use super::{Context, print_json};
+use crate::stats::roi_report;
+
+pub fn stats(ctx: &Context) -> Result<()> {
+    let store = ctx.open_store()?;
+    let report = roi_report(&store, ctx.clock.now())?;
+    if ctx.json {
+        return print_json(&report);
+    }
+    for window in &report.windows {
+        println!("Last {} days", window.days);
+        if window.platforms.is_empty() {
+            println!("  nothing logged");
+        }
+        println!(
+            "  {:<14} {:>6} {:>6} {:>6} {:>6} {:>6} {:>9}",
+            "platform", "inter.", "people", "done", "missed", "noise", "response"
+        );
+        for p in &window.platforms {
+            let response = p
+                .median_response_secs
+                .map(|s| format!("{:.1}h", s as f64 / 3600.0))
+                .unwrap_or_else(|| "-".into());
+            println!(
+                "  {:<14} {:>6} {:>6} {:>6} {:>6} {:>6} {:>9}{}",
+                p.platform,
+                p.interactions,
+                p.people,
+                p.tasks_done,
+                p.tasks_missed,
+                p.noise,
+                response,
+                if p.noise_only { "  only noise" } else { "" }
+            );
+        }
+    }
+    Ok(())
+}
