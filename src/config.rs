@@ -214,6 +214,10 @@ pub struct FollowupConfig {
     /// Cadence per tier, e.g. `close = "30d"`.
     #[serde(default)]
     pub tiers: BTreeMap<String, HumanDuration>,
+    /// At most this many new "Reconnect" reminders a day, freshest lapses first, so an
+    /// import of years of old connections becomes a daily trickle, not a wall of tasks.
+    #[serde(default = "default_reconnects_per_day")]
+    pub reconnects_per_day: u32,
 }
 
 impl Default for FollowupConfig {
@@ -223,8 +227,13 @@ impl Default for FollowupConfig {
             expire_after: default_expire_after(),
             cadence: default_cadence(),
             tiers: BTreeMap::new(),
+            reconnects_per_day: default_reconnects_per_day(),
         }
     }
+}
+
+fn default_reconnects_per_day() -> u32 {
+    3
 }
 
 fn default_expire_after() -> HumanDuration {

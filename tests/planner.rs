@@ -598,3 +598,43 @@ fn the_sample_sequence_is_valid_when_uncommented() {
         Config::parse(&block, None, Path::new(".")).unwrap_or_else(|e| panic!("{e}\n{block}"));
     assert_eq!(config.sequences[0].steps.len(), 3);
 }
+
+#[test]
+fn reconnect_reminders_trickle_in_a_few_a_day() {
+    let config = config("");
+    let mut store = Store::in_memory().unwrap();
+    let long_ago = ny_time(2025, 1, 10, 9, 0);
+    for (i, who) in ["Ann Lee", "Bo Chen", "Cy Park", "Di Roy", "Ed Fox"]
+        .iter()
+        .enumerate()
+    {
+        let slug = who.to_lowercase().replace(' ', "");
+        let at = long_ago + chrono::Duration::days(i as i64);
+        ingest(
+            &mut store,
+            &config,
+            &linkedin("message", who, &slug, &format!("old{i}"), at),
+            at,
+        );
+    }
+    let today = ny_time(2026, 6, 1, 8, 0);
+    let (_, planned) = plan_housekeeping(&mut store, &config, today).unwrap();
+    assert_eq!(planned, 3, "at most reconnects_per_day (3) on one day");
+    let (_, again) =
+        plan_housekeeping(&mut store, &config, today + chrono::Duration::hours(3)).unwrap();
+    assert_eq!(again, 0, "the same day adds no more");
+    let reconnects: Vec<String> = tasks(&store)
+        .into_iter()
+        .filter(|f| f.rule == "keep_in_touch.reconnect")
+        .map(|f| f.contact_name)
+        .collect();
+    // The freshest lapses come first.
+    assert_eq!(reconnects.len(), 3);
+    assert!(
+        reconnects.contains(&"Ed Fox".to_string()) && !reconnects.contains(&"Ann Lee".to_string()),
+        "{reconnects:?}"
+    );
+    let (_, next_day) =
+        plan_housekeeping(&mut store, &config, today + chrono::Duration::days(1)).unwrap();
+    assert_eq!(next_day, 2);
+}

@@ -14,6 +14,9 @@ use crate::store::{LastContact, NewFollowup, from_unix};
 
 /// Reconnect tasks for every contact whose cadence has lapsed by `now`. Cadences in
 /// days are counted on the local calendar of `tz`, like every other due time.
+/// The rule name of keep-in-touch reminders.
+pub const RECONNECT_RULE: &str = "keep_in_touch.reconnect";
+
 pub fn plan_reconnects(
     contacts: &[LastContact],
     config: &FollowupConfig,
@@ -32,7 +35,7 @@ pub fn plan_reconnects(
                 contact_id: c.contact_id,
                 interaction_id: Some(c.last_interaction_id),
                 plan_key: format!("reconnect:{}:{}", c.contact_id, c.last_interaction_at),
-                rule: "keep_in_touch.reconnect".to_string(),
+                rule: RECONNECT_RULE.to_string(),
                 title: format!("Reconnect with {}", c.name),
                 note: Some(format!(
                     "It has been {} since you were last in touch.",

@@ -306,6 +306,16 @@ pub(crate) fn close_done_by_event(
     Ok(stmt.execute(rusqlite::params_from_iter(values))?)
 }
 
+/// How many tasks of `rule` were created at or after `since`.
+pub(crate) fn count_created_since(tx: &Transaction<'_>, rule: &str, since: i64) -> Result<usize> {
+    let n: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM followup WHERE rule = ?1 AND created_at >= ?2",
+        params![rule, since],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
 pub(crate) fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {
     let status: Option<String> = tx
         .query_row("SELECT status FROM followup WHERE id = ?1", [id], |r| {
