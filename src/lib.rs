@@ -14,6 +14,7 @@
 //! [`pipeline`] is the one path every message takes; [`cli`] is the command line.
 
 pub mod calendar;
+pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod clock;
