@@ -7,7 +7,8 @@
 //! ```text
 //! source ──raw mail──▶ classify ──Classification──▶ store ──▶ plan ──Followup──▶ store
 //! (maildir, imap)      (pure)                       (sqlite)  (pure)
-//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (file, smtp)
+//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (smtp, sendmail, file)
+//! inbox ──reply to a digest──▶ digest::replies ──▶ store (done, snooze, met…)
 //! store ──▶ calendar (.ics)
 //! ```
 //!
@@ -23,6 +24,7 @@ pub mod digest;
 pub mod duration;
 pub mod pipeline;
 pub mod plan;
+pub mod secret;
 pub mod source;
 pub mod store;
 pub mod web;

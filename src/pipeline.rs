@@ -34,6 +34,15 @@ impl Ingest<'_> {
     /// Classify `raw` and, inside `tx`, log and plan it. The caller adds its cursor
     /// update to the same transaction before committing.
     pub fn message(&self, tx: &Transaction<'_>, raw: &[u8]) -> Result<Ingested> {
+        // A reply to a digest is a list of commands from the owner, not a notification.
+        if let Some(handled) = crate::digest::replies::handle_reply(tx, raw, self.config, self.now)?
+        {
+            return Ok(Ingested {
+                classification: Classification::digest_reply(format!("{handled:?}")),
+                recorded: None,
+                planned: 0,
+            });
+        }
         let classification = classify::classify(raw, self.rules, &self.config.trust);
         let Some(platform) = classification
             .platform
@@ -120,42 +129,58 @@ pub fn log_manual(
     note: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(Recorded, usize)> {
-    store.write(|tx| {
-        let (contact_id, identity_id) = match contacts::resolve(tx, who, now.timestamp())? {
-            Some(found) => found,
-            None => anyhow::bail!("a manual entry needs the person's name"),
-        };
-        tx.execute(
-            "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
-                                      verified, logged_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
-            rusqlite::params![contact_id, identity_id, who.platform, kind.as_str(), now.timestamp(), subject, note.unwrap_or_default()],
-        )?;
-        let interaction_id = tx.last_insert_rowid();
-        let name: String = tx.query_row("SELECT display_name FROM contact WHERE id = ?1", [contact_id], |r| r.get(0))?;
-        let input = PlanInput {
-            interaction_id,
-            contact_id,
-            contact_name: &name,
-            kind,
-            occurred_at: now,
-            trust: classify::Trust::Verified,
-        };
-        let mut planned = 0;
-        for followup in plan_followups(&input, config.timezone(), true) {
-            if followups::insert(tx, &followup, now.timestamp())? {
-                planned += 1;
-            }
+    store.write(|tx| log_manual_in(tx, config, who, kind, subject, note, now))
+}
+
+/// [`log_manual`] inside a caller's transaction (a reply to a digest is applied with
+/// its source's cursor).
+pub(crate) fn log_manual_in(
+    tx: &Transaction<'_>,
+    config: &Config,
+    who: &NewIdentity,
+    kind: Kind,
+    subject: &str,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Recorded, usize)> {
+    let (contact_id, identity_id) = match contacts::resolve(tx, who, now.timestamp())? {
+        Some(found) => found,
+        None => anyhow::bail!("a manual entry needs the person's name"),
+    };
+    tx.execute(
+        "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
+                                  verified, logged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
+        rusqlite::params![contact_id, identity_id, who.platform, kind.as_str(), now.timestamp(), subject, note.unwrap_or_default()],
+    )?;
+    let interaction_id = tx.last_insert_rowid();
+    let name: String = tx.query_row(
+        "SELECT display_name FROM contact WHERE id = ?1",
+        [contact_id],
+        |r| r.get(0),
+    )?;
+    let input = PlanInput {
+        interaction_id,
+        contact_id,
+        contact_name: &name,
+        kind,
+        occurred_at: now,
+        trust: classify::Trust::Verified,
+    };
+    let mut planned = 0;
+    for followup in plan_followups(&input, config.timezone(), true) {
+        if followups::insert(tx, &followup, now.timestamp())? {
+            planned += 1;
         }
-        Ok((
-            Recorded {
-                interaction_id,
-                contact_id: Some(contact_id),
-                is_new: true,
-            },
-            planned,
-        ))
-    })
+    }
+    Ok((
+        Recorded {
+            interaction_id,
+            contact_id: Some(contact_id),
+            is_new: true,
+        },
+        planned,
+    ))
 }
 
 /// After ingesting: expire stale tasks and plan keep-in-touch reminders.

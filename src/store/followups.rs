@@ -173,35 +173,14 @@ impl super::Store {
                 status.as_str()
             );
         }
-        self.write(|tx| {
-            let current = current_status(tx, id)?;
-            if current.is_pending() {
-                tx.execute(
-                    "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
-                     WHERE id = ?1",
-                    params![id, status.as_str(), now],
-                )?;
-            }
-            Ok(())
-        })?;
+        self.write(|tx| resolve_in(tx, id, status, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
 
     /// Move a pending task's due time to `until`.
     pub fn snooze_followup(&mut self, id: i64, until: i64, now: i64) -> Result<FollowupRow> {
-        self.write(|tx| {
-            let current = current_status(tx, id)?;
-            if !current.is_pending() {
-                bail!("task {id} is already {}; only open tasks can be snoozed", current.as_str());
-            }
-            tx.execute(
-                "UPDATE followup SET status = 'snoozed', due_at = ?2, updated_at = ?3, sequence = sequence + 1
-                 WHERE id = ?1",
-                params![id, until, now],
-            )?;
-            Ok(())
-        })?;
+        self.write(|tx| snooze_in(tx, id, until, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
@@ -222,6 +201,51 @@ impl super::Store {
             .read()
             .query_row("SELECT COUNT(*) FROM followup", [], |r| r.get(0))?)
     }
+}
+
+/// [`super::Store::resolve_followup`] inside a caller's transaction (a digest reply is
+/// applied together with the source cursor). Returns the status the task had before.
+pub(crate) fn resolve_in(
+    tx: &Transaction<'_>,
+    id: i64,
+    status: FollowupStatus,
+    now: i64,
+) -> Result<FollowupStatus> {
+    let current = current_status(tx, id)?;
+    if current.is_pending() {
+        tx.execute(
+            "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
+             WHERE id = ?1",
+            params![id, status.as_str(), now],
+        )?;
+    }
+    Ok(current)
+}
+
+/// [`super::Store::snooze_followup`] inside a caller's transaction.
+pub(crate) fn snooze_in(tx: &Transaction<'_>, id: i64, until: i64, now: i64) -> Result<()> {
+    let current = current_status(tx, id)?;
+    if !current.is_pending() {
+        bail!(
+            "task {id} is already {}; only open tasks can be snoozed",
+            current.as_str()
+        );
+    }
+    tx.execute(
+        "UPDATE followup SET status = 'snoozed', due_at = ?2, updated_at = ?3, sequence = sequence + 1
+         WHERE id = ?1",
+        params![id, until, now],
+    )?;
+    Ok(())
+}
+
+/// A task's title, for messages about it.
+pub(crate) fn title_in(tx: &Transaction<'_>, id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT title FROM followup WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {
