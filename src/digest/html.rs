@@ -10,6 +10,7 @@ use super::render::{
     task_sections, when, who,
 };
 use crate::store::FollowupRow;
+use crate::web::links::Action;
 
 const BODY: &str = "margin:0;padding:0;background:#f4f4f5;color:#18181b;\
     font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:16px;line-height:1.45";
@@ -19,8 +20,18 @@ const H2: &str = "font-size:13px;letter-spacing:.06em;text-transform:uppercase;c
     margin:24px 0 8px;border-bottom:1px solid #e4e4e7;padding-bottom:4px";
 const META: &str = "font-size:13px;color:#71717a";
 const LINK: &str = "color:#1d4ed8;word-break:break-all";
-const BUTTON: &str = "display:inline-block;margin:6px 6px 0 0;padding:6px 10px;border-radius:6px;\
+const BUTTON: &str = "display:inline-block;margin:6px 4px 0 0;padding:6px 9px;border-radius:6px;\
     background:#eef2ff;color:#1e3a8a;text-decoration:none;font-size:14px";
+
+/// Button text short enough for four buttons on one phone-width row.
+fn short_label(action: Action) -> &'static str {
+    match action {
+        Action::Done => "Done",
+        Action::SnoozeDay => "Snooze 1d",
+        Action::SnoozeWeek => "Snooze 1w",
+        Action::Skip => "Skip",
+    }
+}
 
 fn accent(section: &str) -> &'static str {
     match section {
@@ -49,7 +60,7 @@ fn task(task: &FollowupRow, color: &str, data: &DigestData) -> Markup {
             @if let Some(links) = &data.links {
                 div {
                     @for (action, url) in links.task_links(task.id) {
-                        a href=(url) style=(BUTTON) { (action.label()) }
+                        a href=(url) style=(BUTTON) { (short_label(action)) }
                     }
                 }
             }

@@ -19,6 +19,8 @@ const LEASE: &str = "digest-sender";
 /// Longer than the SMTP timeouts of one attempt, so a live sender never loses it; a
 /// crashed one blocks others at most this long.
 const LEASE_SECONDS: i64 = 5 * 60;
+/// A missed slot is not caught up when the next slot is less than this far away.
+const CATCH_UP_HOLD_HOURS: i64 = 3;
 
 /// What a digest pass did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,10 @@ pub enum DigestOutcome {
         slot: DateTime<Utc>,
         retry_at: DateTime<Utc>,
     },
+    /// The last slot was missed and the next one is close: it will cover both.
+    Held {
+        next: DateTime<Utc>,
+    },
     /// Another process holds the sender lease.
     Busy,
 }
@@ -75,6 +81,9 @@ impl DigestOutcome {
                 "a digest waits in the outbox; next attempt after {}",
                 retry_at.to_rfc3339()
             ),
+            DigestOutcome::Held { next } => {
+                format!("the next digest goes out at {}", next.to_rfc3339())
+            }
             DigestOutcome::Busy => "another nudged process is sending the digest".into(),
         }
     }
@@ -216,6 +225,12 @@ fn run_leased(
         && latest.slot >= slot.timestamp()
     {
         return Ok(DigestOutcome::AlreadySent { slot });
+    }
+    // Back after missing a slot, with the next one close (or a first start just before
+    // it): one digest at the usual time rather than two within a few hours.
+    let next = schedule::next_slot(now, digest.at.0, digest.timezone.0);
+    if !force && next - now < Duration::hours(CATCH_UP_HOLD_HOURS) {
+        return Ok(DigestOutcome::Held { next });
     }
     let data = prepare(store, config, now)?;
     if data.is_empty() && !digest.send_when_empty && !force {

@@ -157,7 +157,8 @@ impl super::Store {
         now: i64,
         expires_at: i64,
     ) -> Result<bool> {
-        self.write_durable(|tx| {
+        // Not durable on purpose: a lease lost in a power cut belonged to a dead process.
+        self.write(|tx| {
             Ok(tx.execute(
                 "INSERT INTO lease (name, holder, expires_at) VALUES (?1, ?2, ?4)
                  ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
