@@ -122,6 +122,13 @@ pub struct DigestConfig {
     /// Send a digest even when nothing is due and nothing is new.
     #[serde(default)]
     pub send_when_empty: bool,
+    /// For transport = "sendmail": the command the message is piped to (split on
+    /// whitespace, no shell). Default: "/usr/sbin/sendmail -t -i".
+    pub sendmail_command: Option<String>,
+    /// Obey replies to a digest from `to` even without an Authentication-Results pass
+    /// from a server in `[trust] authserv_ids`. Anyone can forge a From line.
+    #[serde(default)]
+    pub trust_owner_replies_unverified: bool,
 }
 
 fn default_digest_from() -> String {
@@ -497,6 +504,27 @@ impl Config {
                 return fail(
                     "[web]",
                     format!("web.public_url = {url:?} must start with https:// or http://"),
+                );
+            }
+        }
+        if let Some(smtp) = &self.smtp {
+            let has_secret = smtp.password_command.is_some() || smtp.password_file.is_some();
+            if smtp.username.is_some() && !has_secret {
+                return fail(
+                    "[smtp]",
+                    "smtp.username needs password_file (e.g. a systemd credential) or password_command".into(),
+                );
+            }
+            if has_secret && smtp.username.is_none() {
+                return fail(
+                    "[smtp]",
+                    "smtp: a password is set but smtp.username is not".into(),
+                );
+            }
+            if smtp.password_command.is_some() && smtp.password_file.is_some() {
+                return fail(
+                    "[smtp]",
+                    "smtp: set password_command or password_file, not both".into(),
                 );
             }
         }

@@ -1,12 +1,26 @@
-//! Deliver: hand a finished message to its transport. The first cut has the `file`
-//! transport (an .eml per digest in `digest.file_dir`), written atomically so a crash
-//! never leaves half a message behind.
+//! Deliver: hand a finished message to its transport — SMTP (lettre over rustls),
+//! a local `sendmail`, or a file per message. Returns where it went; an error says what
+//! to fix (the password, the CA file, the host and port). Retrying is the outbox's job.
 
 use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, SmtpTransport, Transport};
 
-use crate::config::{Config, TransportKind};
+use crate::config::{Config, DigestConfig, SmtpConfig, TlsMode, TransportKind};
+use crate::secret::resolve_secret;
+
+/// One place decides how long a mail server may take: connect, each reply, the upload.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What `sendmail` is when `digest.sendmail_command` is not set.
+pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail -t -i";
 
 /// Deliver `message`; returns where it went, for the user.
 pub fn deliver(config: &Config, message: &[u8]) -> Result<String> {
@@ -20,22 +34,35 @@ pub fn deliver(config: &Config, message: &[u8]) -> Result<String> {
                 .file_dir
                 .as_ref()
                 .context("digest.file_dir is not set")?;
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create digest.file_dir {}", dir.display()))?;
-            let name = format!("digest-{}.eml", message_key(message));
-            let path = dir.join(&name);
-            let mut tmp = tempfile_in(dir)?;
-            tmp.1.write_all(message)?;
-            tmp.1.sync_all()?;
-            std::fs::rename(&tmp.0, &path)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(path.display().to_string())
+            write_file(dir, message)
         }
-        TransportKind::Smtp | TransportKind::Sendmail => bail!(
-            "digest.transport = {:?} is not available in this build yet; use \"file\"",
-            digest.transport
-        ),
+        TransportKind::Smtp => {
+            let smtp = config
+                .smtp
+                .as_ref()
+                .context("digest.transport = \"smtp\" needs an [smtp] section")?;
+            send_smtp(smtp, digest, message)
+        }
+        TransportKind::Sendmail => send_sendmail(digest, message),
     }
+}
+
+fn write_file(dir: &Path, message: &[u8]) -> Result<String> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create digest.file_dir {}", dir.display()))?;
+    let path = dir.join(format!("digest-{}.eml", message_key(message)));
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let mut file = std::fs::File::create(&tmp)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    file.write_all(message)?;
+    file.sync_all()?;
+    // Renamed into place whole, so a crash never leaves half a message behind.
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path.display().to_string())
 }
 
 /// A file name part that is the same for the same message (so a resend overwrites).
@@ -44,13 +71,208 @@ fn message_key(message: &[u8]) -> String {
     hex::encode(&Sha256::digest(message)[..8])
 }
 
-fn tempfile_in(dir: &std::path::Path) -> Result<(std::path::PathBuf, std::fs::File)> {
-    let path = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        rand::random::<u32>()
-    ));
-    let file = std::fs::File::create(&path)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    Ok((path, file))
+fn envelope(digest: &DigestConfig) -> Result<Envelope> {
+    let address = |text: &str, key: &str| -> Result<Address> {
+        let bare = match (text.rfind('<'), text.rfind('>')) {
+            (Some(open), Some(close)) if open < close => text.get(open + 1..close).unwrap_or(text),
+            _ => text,
+        };
+        bare.trim()
+            .parse()
+            .with_context(|| format!("digest.{key} = {text:?} is not an email address"))
+    };
+    Envelope::new(
+        Some(address(&digest.from, "from")?),
+        vec![address(&digest.to, "to")?],
+    )
+    .context("cannot build the SMTP envelope")
+}
+
+fn send_smtp(smtp: &SmtpConfig, digest: &DigestConfig, message: &[u8]) -> Result<String> {
+    let port = smtp.port.unwrap_or(match smtp.tls {
+        TlsMode::Implicit => 465,
+        TlsMode::Starttls => 587,
+        TlsMode::None => 25,
+    });
+    let where_ = format!("smtp://{}:{port}", smtp.host);
+    let tls = match smtp.tls {
+        TlsMode::None => Tls::None,
+        TlsMode::Implicit => Tls::Wrapper(tls_parameters(smtp)?),
+        TlsMode::Starttls => Tls::Required(tls_parameters(smtp)?),
+    };
+    let mut builder = SmtpTransport::builder_dangerous(smtp.host.as_str())
+        .port(port)
+        .tls(tls)
+        .timeout(Some(SMTP_TIMEOUT));
+    if let Some(username) = &smtp.username {
+        let secret = resolve_secret(
+            smtp.password_command.as_deref(),
+            smtp.password_file.as_deref(),
+        )
+        .context("smtp: cannot get the password")?;
+        builder = builder.credentials(Credentials::new(
+            username.clone(),
+            secret.expose().to_string(),
+        ));
+    }
+    let transport = builder.build();
+    transport
+        .send_raw(&envelope(digest)?, message)
+        .map_err(|err| explain_smtp_error(&err, smtp, &where_))?;
+    Ok(where_)
+}
+
+fn tls_parameters(smtp: &SmtpConfig) -> Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(smtp.host.clone());
+    if let Some(path) = &smtp.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read smtp.ca_file {}", path.display()))?;
+        let cert = Certificate::from_pem(&pem).map_err(|err| {
+            anyhow!(
+                "smtp.ca_file {} is not a PEM certificate: {err}",
+                path.display()
+            )
+        })?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build_rustls()
+        .map_err(|err| anyhow!("cannot set up TLS for {}: {err}", smtp.host))
+}
+
+/// Turn lettre's error into one that says what to check.
+fn explain_smtp_error(
+    err: &lettre::transport::smtp::Error,
+    smtp: &SmtpConfig,
+    where_: &str,
+) -> anyhow::Error {
+    let code = err.status().map(|c| c.to_string());
+    let hint = if code
+        .as_deref()
+        .is_some_and(|c| c.starts_with("535") || c.starts_with("534"))
+    {
+        "authentication failed: check smtp.username and the password from password_file / password_command"
+            .to_string()
+    } else if err.is_tls() {
+        "TLS failed: check smtp.tls (implicit for port 465, starttls for 587) and, for a private CA, smtp.ca_file"
+            .to_string()
+    } else if err.is_timeout() {
+        format!(
+            "no answer within {}s: check smtp.host and smtp.port",
+            SMTP_TIMEOUT.as_secs()
+        )
+    } else if connection_refused(err) {
+        "connection refused: check smtp.host and smtp.port, and that the server is running"
+            .to_string()
+    } else if err.is_permanent() {
+        "the server refused the message: check digest.from and digest.to".to_string()
+    } else if err.is_transient() {
+        "the server asked to try again later".to_string()
+    } else {
+        format!("check smtp.host and smtp.port; smtp.tls = {:?}", smtp.tls)
+    };
+    anyhow!("sending the digest to {where_} failed: {err} — {hint}")
+}
+
+fn connection_refused(err: &lettre::transport::smtp::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// Pipe the message to a local sendmail, which reads the recipients from the headers.
+fn send_sendmail(digest: &DigestConfig, message: &[u8]) -> Result<String> {
+    let command = digest
+        .sendmail_command
+        .as_deref()
+        .unwrap_or(DEFAULT_SENDMAIL);
+    // Split on whitespace, no shell: the command comes from the config, the data never.
+    let mut words = command.split_whitespace();
+    let program = words.next().context("digest.sendmail_command is empty")?;
+    let mut child = Command::new(program)
+        .args(words)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| {
+            format!("cannot run {program:?}: install a sendmail (e.g. msmtp-mta) or set digest.sendmail_command")
+        })?;
+    // sendmail wants local line endings; lettre wrote CRLF.
+    let local = String::from_utf8_lossy(message).replace("\r\n", "\n");
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(local.as_bytes())
+            .with_context(|| format!("{program:?} stopped reading the message"))?;
+    }
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(format!("sendmail ({program})"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_connection_says_check_host_and_port() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let config = Config::parse(
+            &format!(
+                "[digest]\nto = \"me@example.com\"\ntransport = \"smtp\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap();
+        let err = deliver(&config, b"Subject: x\r\n\r\nbody\r\n").unwrap_err();
+        assert!(format!("{err:#}").contains("host and smtp.port"), "{err:#}");
+    }
+
+    #[test]
+    fn sendmail_gets_the_message_on_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("fake-sendmail");
+        let out = dir.path().join("out.eml");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$@\" > {0}.args\ncat > {0}\n",
+                out.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let config = Config::parse(
+            &format!(
+                // Through sh: exec of a file this process just wrote can fail with ETXTBSY.
+                "[digest]\nto = \"me@example.com\"\ntransport = \"sendmail\"\nsendmail_command = \"/bin/sh {} -t -i\"\n",
+                script.display()
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap();
+        deliver(&config, b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "Subject: x\n\nbody\n"
+        );
+        let args = std::fs::read_to_string(dir.path().join("out.eml.args")).unwrap();
+        assert_eq!(args.trim(), "-t -i");
+    }
 }

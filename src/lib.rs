@@ -7,7 +7,8 @@
 //! ```text
 //! source ──raw mail──▶ classify ──Classification──▶ store ──▶ plan ──Followup──▶ store
 //! (maildir, imap)      (pure)                       (sqlite)  (pure)
-//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (file, smtp)
+//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (smtp, sendmail, file)
+//! inbox ──reply to a digest──▶ digest::replies ──▶ store (done, snooze, met…)
 //! store ──▶ calendar (.ics)
 //! ```
 //!
@@ -27,6 +28,7 @@ pub mod logging;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;
+pub mod secret;
 pub mod source;
 pub mod stats;
 pub mod store;

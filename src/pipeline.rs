@@ -32,6 +32,15 @@ impl Ingest<'_> {
     /// Classify `raw` and, inside `tx`, log and plan it. The caller adds its cursor
     /// update to the same transaction before committing.
     pub fn message(&self, tx: &Transaction<'_>, raw: &[u8]) -> Result<Ingested> {
+        // A reply to a digest is a list of commands from the owner, not a notification.
+        if let Some(handled) = crate::digest::replies::handle_reply(tx, raw, self.config, self.now)?
+        {
+            return Ok(Ingested {
+                classification: Classification::digest_reply(format!("{handled:?}")),
+                recorded: None,
+                planned: 0,
+            });
+        }
         let classification = classify::classify(raw, self.rules, &self.config.trust);
         let Some(platform) = classification
             .platform
@@ -184,41 +193,50 @@ pub fn log_manual(
     entry: &ManualEntry,
     now: DateTime<Utc>,
 ) -> Result<(Recorded, usize)> {
-    store.write(|tx| {
-        let (contact_id, identity_id) = match entry.contact_id {
-            Some(id) => (id, None),
-            None => match people::resolve_manual(tx, &entry.who, now.timestamp())? {
-                Some((contact, identity)) => (contact, Some(identity)),
-                None => anyhow::bail!("a manual entry needs the person's name"),
-            },
-        };
-        let platform = entry.who.platform.as_str();
-        tx.execute(
-            "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
-                                      verified, logged_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
-            rusqlite::params![contact_id, identity_id, platform, entry.kind.as_str(), now.timestamp(),
-                              entry.subject, entry.note.as_deref().unwrap_or_default()],
-        )?;
-        let event = Event {
-            interaction_id: tx.last_insert_rowid(),
-            contact_id,
-            platform,
-            kind: entry.kind,
-            direction: Direction::Outgoing,
-            occurred_at: now,
-            trust: classify::Trust::Verified,
-        };
-        let planned = after_interaction(tx, config, &event, platform, now.timestamp())?;
-        Ok((
-            Recorded {
-                interaction_id: event.interaction_id,
-                contact_id: Some(contact_id),
-                is_new: true,
-            },
-            planned,
-        ))
-    })
+    store.write(|tx| log_manual_in(tx, config, entry, now))
+}
+
+/// [`log_manual`] inside a caller's transaction (a reply to a digest is applied with
+/// its source's cursor).
+pub(crate) fn log_manual_in(
+    tx: &Transaction<'_>,
+    config: &Config,
+    entry: &ManualEntry,
+    now: DateTime<Utc>,
+) -> Result<(Recorded, usize)> {
+    let (contact_id, identity_id) = match entry.contact_id {
+        Some(id) => (id, None),
+        None => match people::resolve_manual(tx, &entry.who, now.timestamp())? {
+            Some((contact, identity)) => (contact, Some(identity)),
+            None => anyhow::bail!("a manual entry needs the person's name"),
+        },
+    };
+    let platform = entry.who.platform.as_str();
+    tx.execute(
+        "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
+                                  verified, logged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
+        rusqlite::params![contact_id, identity_id, platform, entry.kind.as_str(), now.timestamp(),
+                          entry.subject, entry.note.as_deref().unwrap_or_default()],
+    )?;
+    let event = Event {
+        interaction_id: tx.last_insert_rowid(),
+        contact_id,
+        platform,
+        kind: entry.kind,
+        direction: Direction::Outgoing,
+        occurred_at: now,
+        trust: classify::Trust::Verified,
+    };
+    let planned = after_interaction(tx, config, &event, platform, now.timestamp())?;
+    Ok((
+        Recorded {
+            interaction_id: event.interaction_id,
+            contact_id: Some(contact_id),
+            is_new: true,
+        },
+        planned,
+    ))
 }
 
 /// After ingesting: expire stale tasks and plan keep-in-touch reminders.

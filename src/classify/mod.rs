@@ -119,6 +119,26 @@ pub struct Classification {
     pub explanation: Vec<String>,
 }
 
+impl Classification {
+    /// What a reply to a digest is reported as: no platform, nothing logged.
+    pub fn digest_reply(outcome: String) -> Self {
+        Classification {
+            platform: None,
+            kind: Kind::None,
+            actor: None,
+            occurred_at: None,
+            subject: String::new(),
+            snippet: String::new(),
+            link: None,
+            template: None,
+            rule: None,
+            trust: Trust::Unverified,
+            message_id: None,
+            explanation: vec![format!("a reply to a digest: {outcome}")],
+        }
+    }
+}
+
 /// Classify one raw message. Never panics, whatever the bytes.
 pub fn classify(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classification {
     let Some(mail) = MailView::parse(raw) else {

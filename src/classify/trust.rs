@@ -88,7 +88,7 @@ pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfi
 
 /// Remove RFC 5322 comments — "(2048-bit key; unprotected)" — whose semicolons would
 /// otherwise split a result in two. Nested parentheses and escapes are honoured.
-fn strip_comments(value: &str) -> String {
+pub(crate) fn strip_comments(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let (mut depth, mut escaped) = (0usize, false);
     for ch in value.chars() {

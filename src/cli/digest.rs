@@ -7,10 +7,10 @@ use anyhow::{Context as _, Result};
 use super::{Context, UsageError, print_json};
 use crate::calendar::write_calendar;
 use crate::config::CalendarStyle;
-use crate::digest::outbox::{DigestOutcome, run_digest};
-use crate::digest::{DigestData, render};
+use crate::digest::outbox::{DigestOutcome, compose, new_message_id, prepare, run_digest};
+use crate::digest::{html, render};
 
-pub fn digest(ctx: &Context, preview: bool, send_now: bool) -> Result<()> {
+pub fn digest(ctx: &Context, preview: bool, send_now: bool, raw: bool) -> Result<()> {
     let Some(config) = &ctx.config.digest else {
         return Err(UsageError(
             "no [digest] section in the config; add one with at least `to = \"you@example.com\"`"
@@ -21,15 +21,24 @@ pub fn digest(ctx: &Context, preview: bool, send_now: bool) -> Result<()> {
     let mut store = ctx.open_store()?;
     let now = ctx.clock.now();
     if preview {
-        let data = DigestData::gather(&store, now, config.timezone.0)?;
+        // Built exactly as `--send-now` would build it; nothing is stored or sent.
+        let data = prepare(&mut store, &ctx.config, now)?;
+        let message = compose(config, &data, &new_message_id(now, config))?;
         if ctx.json {
             return print_json(&serde_json::json!({
                 "subject": render::subject(&data),
                 "text": render::text(&data),
+                "html": html::html(&data),
+                "message": String::from_utf8_lossy(&message),
             }));
         }
-        println!("Subject: {}\n", render::subject(&data));
-        print!("{}", render::text(&data));
+        if raw {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&message)?;
+        } else {
+            println!("Subject: {}\n", render::subject(&data));
+            print!("{}", render::text(&data));
+        }
         return Ok(());
     }
     debug_assert!(send_now);
@@ -37,7 +46,10 @@ pub fn digest(ctx: &Context, preview: bool, send_now: bool) -> Result<()> {
         DigestOutcome::Sent {
             subject, location, ..
         } => println!("Sent \"{subject}\" → {location}"),
-        other => println!("{other:?}"),
+        DigestOutcome::Failed { error, .. } => {
+            anyhow::bail!("{error}; the digest is kept in the outbox and retried by `nudged run`")
+        }
+        other => println!("{}", other.describe()),
     }
     Ok(())
 }

@@ -142,6 +142,9 @@ pub enum Command {
         /// Send a digest now, whatever the schedule says
         #[arg(long, conflicts_with = "preview")]
         send_now: bool,
+        /// With --preview: print the whole message (headers, MIME parts), not only its text
+        #[arg(long, requires = "preview")]
+        raw: bool,
     },
     /// Write the open follow-ups as an iCalendar file
     Ics {
@@ -281,7 +284,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => tasks::log(&ctx, &name, kind, note, email),
         Command::Import { format } => import::import(&ctx, format),
         Command::Stats => stats::stats(&ctx),
-        Command::Digest { preview, send_now } => digest::digest(&ctx, preview, send_now),
+        Command::Digest {
+            preview,
+            send_now,
+            raw,
+        } => digest::digest(&ctx, preview, send_now, raw),
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
         Command::Completions { .. } | Command::Man => Ok(()),

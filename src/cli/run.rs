@@ -73,21 +73,13 @@ fn one_pass(ctx: &Context, rules: &RuleSet) -> Result<PassReport> {
     }
     let (expired, reconnects_planned) = plan_housekeeping(&mut store, &ctx.config, now)?;
     let outcome = run_digest(&mut store, &ctx.config, now, false)?;
-    let (digest, digest_text) = match &outcome {
-        DigestOutcome::NotConfigured => ("no [digest] configured".to_string(), None),
-        DigestOutcome::AlreadySent { slot } => {
-            (format!("already sent for {}", slot.to_rfc3339()), None)
+    let digest_text = match &outcome {
+        DigestOutcome::Sent { location, .. } => {
+            std::fs::read(location).ok().map(|raw| extract_text(&raw))
         }
-        DigestOutcome::NothingToSay { .. } => {
-            ("nothing due and nothing new: no digest".to_string(), None)
-        }
-        DigestOutcome::Sent {
-            subject, location, ..
-        } => {
-            let text = std::fs::read(location).ok().map(|raw| extract_text(&raw));
-            (format!("sent \"{subject}\" to {location}"), text)
-        }
+        _ => None,
     };
+    let digest = outcome.describe();
     Ok(PassReport {
         sources,
         expired,

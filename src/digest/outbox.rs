@@ -1,17 +1,26 @@
 //! Exactly one digest per slot. The finished message goes into the outbox (with its
-//! Message-ID fixed) before any delivery is tried; it is marked sent only after the
-//! transport accepted it. A crash in between resends the same message next time.
+//! Message-ID fixed) and reaches the disk before any delivery is tried; it is marked sent
+//! only after the transport accepted it. A crash in between resends the same message,
+//! same Message-ID. A lease in the store lets one process send at a time. A row whose
+//! slot has passed unsent is replaced by the next slot's digest, which covers the gap.
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use super::{DigestData, render, schedule};
+use super::{DigestData, LinkSigner, html, render, schedule};
 use crate::calendar::write_calendar;
 use crate::config::{CalendarStyle, Config, DigestConfig};
 use crate::deliver;
-use crate::store::Store;
+use crate::store::{DigestRow, Store};
+
+const LEASE: &str = "digest-sender";
+/// Longer than the SMTP timeouts of one attempt, so a live sender never loses it; a
+/// crashed one blocks others at most this long.
+const LEASE_SECONDS: i64 = 5 * 60;
+/// A missed slot is not caught up when the next slot is less than this far away.
+const CATCH_UP_HOLD_HOURS: i64 = 3;
 
 /// What a digest pass did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,25 +38,80 @@ pub enum DigestOutcome {
         slot: DateTime<Utc>,
         subject: String,
         location: String,
+        message_id: String,
     },
+    /// Delivery failed; the digest stays in the outbox and is retried after `retry_at`.
+    Failed {
+        slot: DateTime<Utc>,
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
+    /// A failed digest waits for its retry time.
+    Waiting {
+        slot: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    },
+    /// The last slot was missed and the next one is close: it will cover both.
+    Held {
+        next: DateTime<Utc>,
+    },
+    /// Another process holds the sender lease.
+    Busy,
 }
 
-/// Build the complete message for `data`.
+impl DigestOutcome {
+    /// One line for the pass report.
+    pub fn describe(&self) -> String {
+        match self {
+            DigestOutcome::NotConfigured => "no [digest] configured".into(),
+            DigestOutcome::AlreadySent { slot } => {
+                format!("already sent for {}", slot.to_rfc3339())
+            }
+            DigestOutcome::NothingToSay { .. } => "nothing due and nothing new: no digest".into(),
+            DigestOutcome::Sent {
+                subject, location, ..
+            } => format!("sent \"{subject}\" to {location}"),
+            DigestOutcome::Failed {
+                error, retry_at, ..
+            } => format!(
+                "not delivered, kept in the outbox, retried after {}: {error}",
+                retry_at.to_rfc3339()
+            ),
+            DigestOutcome::Waiting { retry_at, .. } => format!(
+                "a digest waits in the outbox; next attempt after {}",
+                retry_at.to_rfc3339()
+            ),
+            DigestOutcome::Held { next } => {
+                format!("the next digest goes out at {}", next.to_rfc3339())
+            }
+            DigestOutcome::Busy => "another nudged process is sending the digest".into(),
+        }
+    }
+}
+
+fn mailbox(text: &str, key: &str) -> Result<Mailbox> {
+    text.parse().with_context(|| {
+        format!("digest.{key} = {text:?} is not a mailbox like \"nudged <me@example.com>\"")
+    })
+}
+
+/// Build the complete message for `data`: multipart/mixed holding
+/// multipart/alternative (text, HTML) and the calendar.
 pub fn compose(digest: &DigestConfig, data: &DigestData, message_id: &str) -> Result<Vec<u8>> {
-    let from: Mailbox = digest.from.parse().with_context(|| {
-        format!(
-            "digest.from = {:?} is not a mailbox like \"nudged <me@example.com>\"",
-            digest.from
+    let from = mailbox(&digest.from, "from")?;
+    let to = mailbox(&digest.to, "to")?;
+    let alternative = MultiPart::alternative()
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_PLAIN)
+                .body(render::text(data)),
         )
-    })?;
-    let to: Mailbox = digest
-        .to
-        .parse()
-        .with_context(|| format!("digest.to = {:?} is not an email address", digest.to))?;
-    let text = SinglePart::builder()
-        .header(ContentType::TEXT_PLAIN)
-        .body(render::text(data));
-    let mut body = MultiPart::mixed().singlepart(text);
+        .singlepart(
+            SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html::html(data)),
+        );
+    let mut body = MultiPart::mixed().multipart(alternative);
     if digest.calendar != CalendarStyle::None {
         let ics = write_calendar(data.calendar_tasks(), data.tz, data.now, digest.calendar);
         let content_type = ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
@@ -57,6 +121,8 @@ pub fn compose(digest: &DigestConfig, data: &DigestData, message_id: &str) -> Re
     }
     let message = lettre::Message::builder()
         .from(from)
+        // Replies go to the owner's own inbox, which nudged reads: that is how they act.
+        .reply_to(to.clone())
         .to(to)
         .subject(render::subject(data))
         .message_id(Some(message_id.to_string()))
@@ -66,19 +132,35 @@ pub fn compose(digest: &DigestConfig, data: &DigestData, message_id: &str) -> Re
     Ok(message.formatted())
 }
 
-fn message_id(slot: DateTime<Utc>, digest: &DigestConfig) -> String {
+/// A new Message-ID for the digest of `slot`; random so two databases never collide.
+pub fn new_message_id(slot: DateTime<Utc>, digest: &DigestConfig) -> String {
     let domain = digest
         .from
         .rsplit_once('@')
         .map(|(_, d)| d.trim_end_matches('>').trim())
-        .filter(|d| !d.is_empty())
+        .filter(|d| {
+            !d.is_empty()
+                && d.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+        })
         .unwrap_or("nudged.invalid");
     format!(
-        "<digest-{}.{}@{}>",
+        "<digest-{}.{:016x}@{}>",
         slot.format("%Y%m%dT%H%MZ"),
-        rand::random::<u32>(),
+        rand::random::<u64>(),
         domain
     )
+}
+
+/// Everything needed to render the digest that would go out now (also for `--preview`).
+pub fn prepare(store: &mut Store, config: &Config, now: DateTime<Utc>) -> Result<DigestData> {
+    let tz = config
+        .digest
+        .as_ref()
+        .map_or(chrono_tz::UTC, |d| d.timezone.0);
+    let mut data = DigestData::gather(store, now, tz)?;
+    data.links = LinkSigner::for_config(store, config, now)?;
+    Ok(data)
 }
 
 /// Send the digest for the latest slot unless it went out already. With `force`, send
@@ -89,21 +171,52 @@ pub fn run_digest(
     now: DateTime<Utc>,
     force: bool,
 ) -> Result<DigestOutcome> {
-    let Some(digest) = &config.digest else {
+    if config.digest.is_none() {
         return Ok(DigestOutcome::NotConfigured);
-    };
-    let tz = digest.timezone.0;
+    }
+    let holder = format!("pid {} #{:08x}", std::process::id(), rand::random::<u32>());
+    let until = now.timestamp() + LEASE_SECONDS;
+    if !store.acquire_lease(LEASE, &holder, now.timestamp(), until)? {
+        return Ok(DigestOutcome::Busy);
+    }
+    let outcome = run_leased(store, config, now, force);
+    // An unreleased lease only delays the next sender until it expires.
+    if let Err(err) = store.release_lease(LEASE, &holder) {
+        tracing::warn!("cannot release the digest lease: {err:#}");
+    }
+    outcome
+}
+
+fn run_leased(
+    store: &mut Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    force: bool,
+) -> Result<DigestOutcome> {
+    let digest = config.digest.as_ref().context("no [digest] section")?;
     let slot = if force {
         now
     } else {
-        schedule::latest_slot(now, digest.at.0, tz)
+        schedule::latest_slot(now, digest.at.0, digest.timezone.0)
     };
-    // A digest left unsent by a crash or a failed delivery goes first, unchanged.
     for pending in store.unsent_digests()? {
-        deliver_row(store, config, &pending.body, pending.id, now)?;
+        if pending.slot < slot.timestamp() {
+            // Its day has passed: the digest built below reports all it held.
+            store.supersede_digest(pending.id, slot.timestamp())?;
+            continue;
+        }
+        if let Some(retry) = pending.next_attempt_at.filter(|at| *at > now.timestamp())
+            && !force
+        {
+            return Ok(DigestOutcome::Waiting {
+                slot,
+                retry_at: crate::store::from_unix(retry),
+            });
+        }
+        let subject = subject_of(&pending.body);
+        return deliver_row(store, config, &pending, slot, now, subject);
     }
-    if let Some(existing) = store.digest_for_slot(slot.timestamp())? {
-        let _ = existing;
+    if store.digest_for_slot(slot.timestamp())?.is_some() {
         return Ok(DigestOutcome::AlreadySent { slot });
     }
     // A slot older than the newest digest (clock moved back) is never sent.
@@ -113,40 +226,89 @@ pub fn run_digest(
     {
         return Ok(DigestOutcome::AlreadySent { slot });
     }
-    let data = DigestData::gather(store, now, tz)?;
+    // Back after missing a slot, with the next one close (or a first start just before
+    // it): one digest at the usual time rather than two within a few hours.
+    let next = schedule::next_slot(now, digest.at.0, digest.timezone.0);
+    if !force && next - now < Duration::hours(CATCH_UP_HOLD_HOURS) {
+        return Ok(DigestOutcome::Held { next });
+    }
+    let data = prepare(store, config, now)?;
     if data.is_empty() && !digest.send_when_empty && !force {
         return Ok(DigestOutcome::NothingToSay { slot });
     }
-    let id = message_id(slot, digest);
-    let body = compose(digest, &data, &id)?;
-    store.enqueue_digest(slot.timestamp(), &id, &body, now.timestamp())?;
+    let message_id = new_message_id(slot, digest);
+    let body = compose(digest, &data, &message_id)?;
+    let reported: Vec<i64> = data.reply_results.iter().map(|r| r.id).collect();
+    store.enqueue_digest(
+        slot.timestamp(),
+        &message_id,
+        &body,
+        now.timestamp(),
+        data.through_interaction,
+        &reported,
+    )?;
     let row = store
         .digest_for_slot(slot.timestamp())?
         .context("the digest vanished from the outbox")?;
-    let location = deliver_row(store, config, &row.body, row.id, now)?;
-    Ok(DigestOutcome::Sent {
-        slot,
-        subject: render::subject(&data),
-        location,
-    })
+    deliver_row(store, config, &row, slot, now, render::subject(&data))
 }
 
 fn deliver_row(
     store: &mut Store,
     config: &Config,
-    body: &[u8],
-    id: i64,
+    row: &DigestRow,
+    slot: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<String> {
-    store.mark_digest_sending(id)?;
-    match deliver::deliver(config, body) {
+    subject: String,
+) -> Result<DigestOutcome> {
+    store.mark_digest_sending(row.id)?;
+    match deliver::deliver(config, &row.body) {
         Ok(location) => {
-            store.mark_digest_sent(id, now.timestamp())?;
-            Ok(location)
+            store.mark_digest_sent(row.id, now.timestamp())?;
+            Ok(DigestOutcome::Sent {
+                slot,
+                subject,
+                location,
+                message_id: row.message_id.clone(),
+            })
         }
         Err(err) => {
-            store.mark_digest_failed(id, &format!("{err:#}"))?;
-            Err(err.context("the digest is kept in the outbox and will be retried"))
+            let error = format!("{err:#}");
+            let retry_at = now + retry_delay(row.attempts + 1);
+            store.mark_digest_failed(row.id, &error, retry_at.timestamp())?;
+            tracing::warn!(%error, retry_at = %retry_at, "digest not delivered");
+            Ok(DigestOutcome::Failed {
+                slot,
+                error,
+                retry_at,
+            })
         }
+    }
+}
+
+/// Wait before retry `attempt` (1-based): 1, 2, 4 … minutes, at most an hour. Small and
+/// private so the shared backoff helper can replace it.
+fn retry_delay(attempt: i64) -> Duration {
+    let exponent = attempt.saturating_sub(1).clamp(0, 6) as u32;
+    Duration::minutes((1i64 << exponent).min(60))
+}
+
+/// The Subject of a stored message, for reporting a resend.
+fn subject_of(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse_headers(raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_else(|| "digest".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(retry_delay(1), Duration::minutes(1));
+        assert_eq!(retry_delay(3), Duration::minutes(4));
+        assert_eq!(retry_delay(50), Duration::minutes(60));
     }
 }

@@ -43,10 +43,13 @@ pub struct DigestRow {
     pub body: Vec<u8>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// A failed delivery is not retried before this time.
+    pub next_attempt_at: Option<i64>,
+    pub last_error: Option<String>,
 }
 
-const SELECT: &str =
-    "SELECT id, slot, message_id, status, attempts, body, created_at, sent_at FROM digest";
+const SELECT: &str = "SELECT id, slot, message_id, status, attempts, body, created_at, sent_at,
+        next_attempt_at, last_error FROM digest";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRow> {
     Ok(DigestRow {
@@ -58,6 +61,8 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DigestRow> {
         body: r.get(5)?,
         created_at: r.get(6)?,
         sent_at: r.get(7)?,
+        next_attempt_at: r.get(8)?,
+        last_error: r.get(9)?,
     })
 }
 
@@ -73,10 +78,13 @@ impl super::Store {
         Ok(self.read().query_row(&sql, [], from_row).optional()?)
     }
 
-    /// Digests written but not yet accepted by the mail server.
+    /// Digests written but not yet accepted by the mail server, and not replaced by the
+    /// digest of a later slot.
     pub fn unsent_digests(&self) -> Result<Vec<DigestRow>> {
-        let sql =
-            format!("{SELECT} WHERE status IN ('pending', 'sending', 'failed') ORDER BY slot");
+        let sql = format!(
+            "{SELECT} WHERE status IN ('pending', 'sending', 'failed') AND superseded_by_slot IS NULL
+             ORDER BY slot"
+        );
         let mut stmt = self.read().prepare(&sql)?;
         let rows = stmt
             .query_map([], from_row)?
@@ -84,26 +92,59 @@ impl super::Store {
         Ok(rows)
     }
 
-    /// Put a finished digest in the outbox. Returns false if the slot already has one.
+    /// Put a finished digest in the outbox, durably: it is on disk before any mail server
+    /// is contacted. `through_interaction` is the newest interaction it reports, and the
+    /// reply results it shows are marked as reported by it. Returns false (changing
+    /// nothing) if the slot already has a digest.
     pub fn enqueue_digest(
         &mut self,
         slot: i64,
         message_id: &str,
         body: &[u8],
         now: i64,
+        through_interaction: i64,
+        reply_results: &[i64],
     ) -> Result<bool> {
-        self.write(|tx| {
-            Ok(tx.execute(
-                "INSERT INTO digest (slot, message_id, body, created_at) VALUES (?1, ?2, ?3, ?4)
+        self.write_durable(|tx| {
+            let added = tx.execute(
+                "INSERT INTO digest (slot, message_id, body, created_at, through_interaction)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (slot) DO NOTHING",
-                params![slot, message_id, body, now],
-            )? == 1)
+                params![slot, message_id, body, now, through_interaction],
+            )? == 1;
+            if added {
+                let id = tx.last_insert_rowid();
+                for result in reply_results {
+                    tx.execute(
+                        "UPDATE digest_reply SET reported_in = ?2 WHERE id = ?1",
+                        params![result, id],
+                    )?;
+                }
+            }
+            Ok(added)
+        })
+    }
+
+    /// An unsent digest whose slot has passed is replaced by the next slot's digest,
+    /// which reports everything since the last digest that went out (one catch-up, not
+    /// a backlog). Its reply results go back to waiting for the next digest.
+    pub fn supersede_digest(&mut self, id: i64, by_slot: i64) -> Result<()> {
+        self.write_durable(|tx| {
+            tx.execute(
+                "UPDATE digest SET superseded_by_slot = ?2 WHERE id = ?1 AND status <> 'sent'",
+                params![id, by_slot],
+            )?;
+            tx.execute(
+                "UPDATE digest_reply SET reported_in = NULL WHERE reported_in = ?1",
+                [id],
+            )?;
+            Ok(())
         })
     }
 
     /// Count the attempt before trying, so a crash mid-send is visible afterwards.
     pub fn mark_digest_sending(&mut self, id: i64) -> Result<()> {
-        self.write(|tx| {
+        self.write_durable(|tx| {
             tx.execute(
                 "UPDATE digest SET status = 'sending', attempts = attempts + 1 WHERE id = ?1",
                 [id],
@@ -113,7 +154,8 @@ impl super::Store {
     }
 
     pub fn mark_digest_sent(&mut self, id: i64, now: i64) -> Result<()> {
-        self.write(|tx| {
+        // Durable too: a lost "sent" mark would mean a duplicate after a power cut.
+        self.write_durable(|tx| {
             tx.execute(
                 "UPDATE digest SET status = 'sent', sent_at = ?2, last_error = NULL WHERE id = ?1",
                 params![id, now],
@@ -122,20 +164,39 @@ impl super::Store {
         })
     }
 
-    pub fn mark_digest_failed(&mut self, id: i64, error: &str) -> Result<()> {
+    /// Delivery failed; try again at `retry_at`.
+    pub fn mark_digest_failed(&mut self, id: i64, error: &str, retry_at: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE digest SET status = 'failed', last_error = ?2 WHERE id = ?1",
-                params![id, error],
+                "UPDATE digest SET status = 'failed', last_error = ?2, next_attempt_at = ?3
+                 WHERE id = ?1",
+                params![id, error, retry_at],
             )?;
             Ok(())
         })
     }
 
-    /// When the last digest was created: new interactions are those logged after it.
-    pub fn last_digest_created_at(&self) -> Result<Option<i64>> {
-        Ok(self
-            .read()
-            .query_row("SELECT MAX(created_at) FROM digest", [], |r| r.get(0))?)
+    /// The newest interaction id the previous digests reported: what is "new" starts
+    /// after it. Replaced (superseded) digests do not count, since their replacement
+    /// reports what they held. Rows from before this was recorded fall back to what
+    /// was logged before they were created.
+    pub fn digest_cutoff(&self) -> Result<i64> {
+        Ok(self.read().query_row(
+            "SELECT COALESCE(MAX(COALESCE(through_interaction,
+                    (SELECT MAX(i.id) FROM interaction i WHERE i.logged_at < d.created_at), 0)), 0)
+             FROM digest d WHERE superseded_by_slot IS NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every outbox row, oldest slot first (for tests and `nudged check`).
+    pub fn all_digests(&self) -> Result<Vec<DigestRow>> {
+        let sql = format!("{SELECT} ORDER BY slot, id");
+        let mut stmt = self.read().prepare(&sql)?;
+        let rows = stmt
+            .query_map([], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 }

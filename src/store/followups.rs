@@ -187,14 +187,14 @@ impl super::Store {
                 status.as_str()
             );
         }
-        self.write(|tx| resolve(tx, id, status, now))?;
+        self.write(|tx| resolve_in(tx, id, status, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
 
     /// Move a pending task's due time to `until`.
     pub fn snooze_followup(&mut self, id: i64, until: i64, now: i64) -> Result<FollowupRow> {
-        self.write(|tx| snooze(tx, id, until, now))?;
+        self.write(|tx| snooze_in(tx, id, until, now))?;
         self.followup(id)?
             .ok_or_else(|| anyhow::anyhow!("task {id} vanished"))
     }
@@ -231,26 +231,27 @@ impl super::Store {
     }
 }
 
-/// Close a pending task inside `tx`; a closed one is left as it is. True when it changed.
-pub(crate) fn resolve(
+/// [`super::Store::resolve_followup`] inside a caller's transaction (a digest reply is
+/// applied together with the source cursor). Returns the status the task had before.
+pub(crate) fn resolve_in(
     tx: &Transaction<'_>,
     id: i64,
     status: FollowupStatus,
     now: i64,
-) -> Result<bool> {
-    if !current_status(tx, id)?.is_pending() {
-        return Ok(false);
+) -> Result<FollowupStatus> {
+    let current = current_status(tx, id)?;
+    if current.is_pending() {
+        tx.execute(
+            "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
+             WHERE id = ?1",
+            params![id, status.as_str(), now],
+        )?;
     }
-    tx.execute(
-        "UPDATE followup SET status = ?2, resolved_at = ?3, updated_at = ?3, sequence = sequence + 1
-         WHERE id = ?1",
-        params![id, status.as_str(), now],
-    )?;
-    Ok(true)
+    Ok(current)
 }
 
-/// Move a pending task's due time inside `tx`; a closed task is an error.
-pub(crate) fn snooze(tx: &Transaction<'_>, id: i64, until: i64, now: i64) -> Result<()> {
+/// [`super::Store::snooze_followup`] inside a caller's transaction.
+pub(crate) fn snooze_in(tx: &Transaction<'_>, id: i64, until: i64, now: i64) -> Result<()> {
     let current = current_status(tx, id)?;
     if !current.is_pending() {
         bail!(
@@ -314,6 +315,15 @@ pub(crate) fn count_created_since(tx: &Transaction<'_>, rule: &str, since: i64) 
         |r| r.get(0),
     )?;
     Ok(n as usize)
+}
+
+/// A task's title, for messages about it.
+pub(crate) fn title_in(tx: &Transaction<'_>, id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT title FROM followup WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
 }
 
 pub(crate) fn current_status(tx: &Transaction<'_>, id: i64) -> Result<FollowupStatus> {

@@ -101,12 +101,12 @@ pub(crate) fn record(tx: &Transaction<'_>, new: &NewInteraction, now: i64) -> Re
     })
 }
 
-const SELECT: &str =
+pub(super) const SELECT: &str =
     "SELECT i.id, i.contact_id, c.display_name, i.platform, i.kind, i.occurred_at, i.subject,
         i.snippet, i.link, i.template, i.rule, i.source_message_id, i.verified, i.logged_at
      FROM interaction i LEFT JOIN contact c ON c.id = i.contact_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRow> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRow> {
     Ok(InteractionRow {
         id: r.get(0)?,
         contact_id: r.get(1)?,

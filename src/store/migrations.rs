@@ -128,6 +128,33 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX interaction_occurred ON interaction(occurred_at, platform, kind, contact_id);
     CREATE INDEX interaction_identity ON interaction(identity_id);
     "#,
+    // 4: the digest outbox retries on a schedule, knows when a newer slot replaced an
+    // unsent row and which interactions it covered; one process sends at a time (lease);
+    // replies to a digest and what their commands did, until the next digest reports them.
+    r#"
+    ALTER TABLE digest ADD COLUMN next_attempt_at INTEGER;
+    ALTER TABLE digest ADD COLUMN superseded_by_slot INTEGER;
+    ALTER TABLE digest ADD COLUMN through_interaction INTEGER;
+    CREATE TABLE lease (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    );
+    CREATE TABLE digest_reply (
+        id INTEGER PRIMARY KEY,
+        reply_message_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        digest_message_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('applied', 'failed', 'unknown')),
+        detail TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        reported_in INTEGER REFERENCES digest(id),
+        UNIQUE (reply_message_id, position)
+    );
+    CREATE INDEX digest_reply_unreported ON digest_reply(reported_in);
+    CREATE INDEX digest_message_id ON digest(message_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@
 //! single `Store` behind a mutex, which makes it the one writer.
 
 pub(crate) mod contacts;
+pub(crate) mod digest_queries;
 mod digests;
 pub(crate) mod followups;
 pub(crate) mod imports;
@@ -27,6 +28,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
+pub use digest_queries::{PlatformActivity, ReplyResult, ReplyResultRow};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use imports::{ImportOutcome, ImportReport, ImportedContact};
@@ -129,6 +131,22 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&tx)?;
         tx.commit().context("cannot commit to the database")?;
+        Ok(value)
+    }
+
+    /// Like [`Store::write`], but the commit reaches the disk before this returns
+    /// (`synchronous = FULL` for this one commit), for rows that must survive a power cut
+    /// such as a digest about to be handed to a mail server.
+    pub fn write_durable<T>(
+        &mut self,
+        work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        let result = self.write(work);
+        // Back to the cheap default even when the write failed.
+        let restored = self.conn.execute_batch("PRAGMA synchronous = NORMAL");
+        let value = result?;
+        restored?;
         Ok(value)
     }
 

@@ -80,11 +80,11 @@ impl Store {
             }
             let action = match change {
                 TaskChange::Close(status) => {
-                    followups::resolve(tx, task, status, now)?;
+                    followups::resolve_in(tx, task, status, now)?;
                     status.as_str()
                 }
                 TaskChange::SnoozeUntil(until) => {
-                    followups::snooze(tx, task, until, now)?;
+                    followups::snooze_in(tx, task, until, now)?;
                     "snoozed"
                 }
             };
