@@ -8,7 +8,8 @@ use super::{Context, UsageError, print_json};
 use crate::classify::{RuleSet, classify};
 
 pub fn classify_files(ctx: &Context, files: &[std::path::PathBuf], explain: bool) -> Result<()> {
-    let rules = RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
+    let rules =
+        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
     let mut results = Vec::new();
     for file in files {
         let raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;

@@ -32,7 +32,8 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         )
         .into());
     }
-    let rules = RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
+    let rules =
+        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
     loop {
         let report = one_pass(ctx, &rules)?;
         if once {
