@@ -4,8 +4,13 @@
 //! [`MailView::load_body`] decodes the body for the few that can. Untrusted input:
 //! sizes, part counts and nesting are capped and nothing here panics.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{HeaderName, Message, MessageParser, PartType};
+
+use super::header_block::{self, Field, HeaderBlock};
 
 /// Messages beyond this are not notifications; only their headers are looked at.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -13,8 +18,6 @@ pub const MAX_BODY_BYTES: usize = 512 * 1024;
 pub const MAX_PARTS: usize = 64;
 /// Deeper multipart nesting than any notification has; past it the body is not read.
 pub const MAX_NESTING: usize = 8;
-/// Header fields kept; a message with more is hostile or broken, and the rest are dropped.
-const MAX_HEADERS: usize = 512;
 const SNIPPET_CHARS: usize = 240;
 
 #[derive(Debug, Clone, Default)]
@@ -27,8 +30,10 @@ pub struct MailView {
     /// The Date header, else the newest `Received:` timestamp.
     pub date: Option<DateTime<Utc>>,
     pub message_id: Option<String>,
-    /// Header name (lower case) and unfolded value, in message order.
-    pub headers: Vec<(String, String)>,
+    /// The header block as received; values are unfolded only when a rule asks for
+    /// them, since most of a block (Received, ARC, DKIM) is never read.
+    raw_headers: Vec<u8>,
+    fields: Vec<Field>,
     /// Plain text of the message: the text part, or the HTML part made readable.
     pub text: String,
     /// The HTML part, kept for link extraction (hrefs are not in the text).
@@ -37,26 +42,65 @@ pub struct MailView {
     pub body_loaded: bool,
     /// Why the body was not read, when a limit stopped it.
     pub body_skipped: Option<String>,
+    /// Where the body starts in the raw bytes.
+    pub(crate) body_start: usize,
+    /// The MIME fields, kept from the header pass for decoding the body.
+    pub(crate) mime_header: Vec<u8>,
 }
 
-/// Parses the fields rules read from headers; everything else is skipped unparsed
-/// (its raw value is still read through offsets), which is what makes the header pass
-/// cheap on mail with kilobytes of transport headers.
-fn header_parser() -> MessageParser {
-    MessageParser::new()
-        .header_address(HeaderName::From)
-        .header_address(HeaderName::ReplyTo)
-        .header_text(HeaderName::Subject)
-        .header_date(HeaderName::Date)
-        .header_id(HeaderName::MessageId)
-        .default_header_ignore()
+/// Decodes the few fields that need it (addresses, RFC 2047 words, dates); it is only
+/// ever given those fields, never the whole header block.
+fn header_parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .header_address(HeaderName::From)
+            .header_address(HeaderName::ReplyTo)
+            .header_text(HeaderName::Subject)
+            .header_date(HeaderName::Date)
+            .header_id(HeaderName::MessageId)
+            .default_header_ignore()
+    })
 }
 
 /// Only what is needed to find and decode the body parts.
-fn body_parser() -> MessageParser {
-    MessageParser::new()
-        .with_mime_headers()
-        .default_header_ignore()
+fn body_parser() -> &'static MessageParser {
+    static PARSER: OnceLock<MessageParser> = OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .default_header_ignore()
+    })
+}
+
+/// Fields handed to mail-parser for decoding in the header pass.
+const DECODED_FIELDS: &[&[u8]] = &[b"from", b"reply-to", b"subject", b"date", b"message-id"];
+/// Fields that, with the body bytes, are all mail-parser needs to read the MIME tree.
+const MIME_FIELDS: &[&[u8]] = &[
+    b"mime-version",
+    b"content-type",
+    b"content-transfer-encoding",
+];
+
+/// The first field of each name in `names`, concatenated as a little header block.
+fn pick_fields(raw: &[u8], block: &HeaderBlock, names: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    let mut seen = [false; 8];
+    for field in &block.fields {
+        let name = field.name(raw);
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(name))
+            && !seen.get(i).copied().unwrap_or(true)
+        {
+            if let Some(flag) = seen.get_mut(i) {
+                *flag = true;
+            }
+            out.extend_from_slice(field.whole(raw));
+            if !out.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    out
 }
 
 impl MailView {
@@ -69,12 +113,13 @@ impl MailView {
 
     /// The header block only. `None` when the bytes hold no header at all.
     pub fn parse_headers(raw: &[u8]) -> Option<MailView> {
-        let message = header_parser().parse_headers(raw)?;
-        if message.headers().is_empty() {
-            return None;
-        }
-        let from = message.from().and_then(|a| a.first());
-        let reply_to = message.reply_to().and_then(|a| a.first());
+        let block = header_block::scan(raw)?;
+        let mut decoded = pick_fields(raw, &block, DECODED_FIELDS);
+        decoded.extend_from_slice(b"\r\n");
+        let message = header_parser().parse_headers(&decoded);
+        let message = message.as_ref();
+        let from = message.and_then(|m| m.from()).and_then(|a| a.first());
+        let reply_to = message.and_then(|m| m.reply_to()).and_then(|a| a.first());
         let address = |a: Option<&mail_parser::Addr>| {
             a.and_then(|a| a.address.as_deref())
                 .map(|a| a.trim().to_ascii_lowercase())
@@ -85,33 +130,33 @@ impl MailView {
                 .map(|n| clean_text(n.trim()))
                 .filter(|n| !n.is_empty())
         };
-        let headers: Vec<(String, String)> = message
-            .headers()
-            .iter()
-            .take(MAX_HEADERS)
-            .map(|h| {
-                let raw_value = raw_slice(&message, h.offset_start, h.offset_end);
-                (h.name().to_ascii_lowercase(), unfold(&raw_value))
-            })
-            .collect();
-        let date = message
-            .date()
-            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
-            .or_else(|| newest_received(&headers));
-        Some(MailView {
+        let mut mime_header = pick_fields(raw, &block, MIME_FIELDS);
+        mime_header.extend_from_slice(b"\r\n");
+        let raw_headers = raw.get(..block.body_start).unwrap_or(raw).to_vec();
+        let mut mail = MailView {
             from_address: address(from),
             from_name: name(from),
             reply_to_address: address(reply_to),
             reply_to_name: name(reply_to),
-            subject: clean_text(message.subject().unwrap_or_default().trim()),
-            date,
-            message_id: message.message_id().map(|id| id.trim().to_string()),
-            headers,
+            subject: clean_text(message.and_then(|m| m.subject()).unwrap_or_default().trim()),
+            date: None,
+            message_id: message
+                .and_then(|m| m.message_id())
+                .map(|id| id.trim().to_string()),
+            raw_headers,
+            fields: block.fields,
             text: String::new(),
             html: String::new(),
             body_loaded: false,
             body_skipped: None,
-        })
+            body_start: block.body_start,
+            mime_header,
+        };
+        mail.date = message
+            .and_then(|m| m.date())
+            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
+            .or_else(|| newest_received(&mail));
+        Some(mail)
     }
 
     /// Decode the body, unless a size, part-count or nesting limit says the message is
@@ -128,7 +173,11 @@ impl MailView {
             ));
             return;
         }
-        let Some(message) = body_parser().parse(raw) else {
+        // The MIME fields and the body bytes, without the kilobytes of transport
+        // headers mail-parser would otherwise scan a second time.
+        let mut bytes = std::mem::take(&mut self.mime_header);
+        bytes.extend_from_slice(raw.get(self.body_start..).unwrap_or_default());
+        let Some(message) = body_parser().parse(&bytes) else {
             return;
         };
         if message.parts.len() > MAX_PARTS {
@@ -162,19 +211,36 @@ impl MailView {
             .unwrap_or_default();
     }
 
-    /// The first value of a header, by case-insensitive name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+    /// The first value of a header, by case-insensitive name, unfolded.
+    pub fn header(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.fields
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .find(|f| {
+                f.name(&self.raw_headers)
+                    .eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map(|f| unfold(f.value(&self.raw_headers)))
     }
 
-    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.headers
+    /// Every value of a header, by case-insensitive name, unfolded, in message order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+        self.fields
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |f| {
+                f.name(&self.raw_headers)
+                    .eq_ignore_ascii_case(name.as_bytes())
+            })
+            .map(|f| unfold(f.value(&self.raw_headers)))
+    }
+
+    /// Every header as (name as written, unfolded value), in message order.
+    pub fn header_fields(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        self.fields.iter().map(|f| {
+            (
+                String::from_utf8_lossy(f.name(&self.raw_headers)),
+                unfold(f.value(&self.raw_headers)),
+            )
+        })
     }
 
     /// The domain of the From address, lower case.
@@ -207,14 +273,6 @@ impl MailView {
     }
 }
 
-fn raw_slice<'a>(message: &'a Message<'_>, start: u32, end: u32) -> std::borrow::Cow<'a, str> {
-    message
-        .raw_message()
-        .get(start as usize..end as usize)
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default()
-}
-
 /// How deep multiparts nest, walked without recursion so hostile nesting cannot
 /// exhaust the stack.
 fn nesting_depth(message: &Message<'_>) -> usize {
@@ -238,11 +296,9 @@ fn nesting_depth(message: &Message<'_>) -> usize {
 
 /// Transport stamps say when the message reached each server; the newest is closest
 /// to when it was sent when the sender wrote no Date.
-fn newest_received(headers: &[(String, String)]) -> Option<DateTime<Utc>> {
-    headers
-        .iter()
-        .filter(|(name, _)| name == "received")
-        .filter_map(|(_, value)| {
+fn newest_received(mail: &MailView) -> Option<DateTime<Utc>> {
+    mail.headers_named("received")
+        .filter_map(|value| {
             let stamp = value.rsplit_once(';')?.1;
             let stamp = strip_comments(stamp);
             DateTime::parse_from_rfc2822(stamp.trim())
@@ -288,19 +344,45 @@ fn clean_text(value: &str) -> String {
 }
 
 /// Header values as a person reads them: folding removed, control characters dropped.
-fn unfold(value: &str) -> String {
+/// A one-line value without controls (nearly all of them) is borrowed as it is.
+fn unfold(raw: &[u8]) -> Cow<'_, str> {
+    let value = match String::from_utf8_lossy(raw) {
+        Cow::Borrowed(text) => text,
+        Cow::Owned(text) => return Cow::Owned(unfold_text(&text)),
+    };
+    let trimmed = value.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'));
+    if is_plain(trimmed) {
+        Cow::Borrowed(trimmed)
+    } else {
+        Cow::Owned(unfold_text(trimmed))
+    }
+}
+
+fn unfold_text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
-    for part in value.split(['\r', '\n']) {
-        let part = part.trim_matches(|c: char| c == ' ' || c == '\t');
+    for part in value.split('\n') {
+        let part = part.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r'));
         if part.is_empty() {
             continue;
         }
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(part.chars().filter(|c| !c.is_control()));
+        if is_plain(part) {
+            out.push_str(part);
+        } else {
+            out.extend(part.chars().filter(|c| !c.is_control()));
+        }
     }
     out
+}
+
+/// No C0 control (including CR/LF), DEL, or UTF-8 lead byte of a C1 control
+/// (U+0080–U+009F). Written without early exit so it vectorises.
+fn is_plain(text: &str) -> bool {
+    !text
+        .bytes()
+        .fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f) | (b == 0xc2))
 }
 
 #[cfg(test)]
@@ -319,7 +401,7 @@ mod tests {
         assert_eq!(mail.from_domain(), Some("linkedin.com"));
         assert_eq!(mail.subject, "Hello there");
         assert_eq!(
-            mail.header("X-LinkedIn-Template"),
+            mail.header("X-LinkedIn-Template").as_deref(),
             Some("email_m2m_invite_single_01")
         );
         assert_eq!(mail.message_id.as_deref(), Some("a@b"));

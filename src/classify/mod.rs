@@ -5,6 +5,7 @@
 //! hands the rules the fields they match on, and decides how far to trust the result.
 
 pub mod dkim;
+mod header_block;
 pub mod message;
 pub mod rules;
 pub mod trust;
@@ -126,10 +127,26 @@ pub struct Classification {
 /// a message that some rule (or a known platform's sender domain) could claim has its
 /// body decoded.
 pub fn classify(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classification {
+    classify_with(raw, rules, trust, false)
+}
+
+/// [`classify`], with the full reasoning in `explanation`: every condition of the
+/// matching rule, or for a miss the rules that came closest (`classify --explain`).
+pub fn classify_explained(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classification {
+    classify_with(raw, rules, trust, true)
+}
+
+fn classify_with(
+    raw: &[u8],
+    rules: &RuleSet,
+    trust: &TrustConfig,
+    explain: bool,
+) -> Classification {
     let Some(mut mail) = MailView::parse_headers(raw) else {
         return Classification::unparsable();
     };
-    if !rules.header_candidate(&mail) {
+    // Explaining a miss means showing the closest rules, which needs the body.
+    if !explain && !rules.header_candidate(&mail) {
         return Classification {
             explanation: vec![
                 "no rule matched: not a notification (decided from the headers alone)".into(),
@@ -138,7 +155,11 @@ pub fn classify(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classificat
         };
     }
     mail.load_body(raw);
-    let outcome = rules.evaluate(&mail);
+    let outcome = if explain {
+        rules.explain(&mail)
+    } else {
+        rules.evaluate(&mail)
+    };
     let mut explanation = outcome.explanation;
     if let Some(why) = &mail.body_skipped {
         explanation.push(why.clone());

@@ -98,7 +98,7 @@ fn authentication_results(
     // may have been added by the sender.
     let headers = mail
         .headers_named("authentication-results")
-        .map(strip_comments);
+        .map(|v| strip_comments(&v));
     let Some(results) = headers.into_iter().find(|value| {
         let authserv = value.split(';').next().unwrap_or_default().trim();
         let authserv = authserv.split_whitespace().next().unwrap_or_default();
@@ -139,14 +139,12 @@ mod tests {
     use super::*;
 
     fn mail(headers: &[(&str, &str)], from: &str) -> MailView {
-        MailView {
-            from_address: Some(from.to_string()),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
+        let mut raw = String::new();
+        for (name, value) in headers {
+            raw.push_str(&format!("{name}: {value}\r\n"));
         }
+        raw.push_str(&format!("From: <{from}>\r\n\r\n"));
+        MailView::parse_headers(raw.as_bytes()).unwrap()
     }
 
     fn config() -> TrustConfig {

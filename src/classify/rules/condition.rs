@@ -32,15 +32,17 @@ pub(super) struct CompiledRule {
     pub profile: Option<Regex>,
 }
 
-/// Whether body conditions are decided now or assumed to hold (header pass).
+/// Whether body conditions are decided now or assumed to hold (header pass), and
+/// whether to write down why (`classify --explain`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
     HeadersOnly,
     Full,
+    Explain,
 }
 
 /// The result of checking one rule. Descriptions are only written in `Full` mode:
-/// the header pass runs on every message and must not allocate for nothing.
+/// classification runs on every message and must not allocate for nothing.
 #[derive(Debug, Default)]
 pub(super) struct Verdict {
     pub matched: bool,
@@ -95,7 +97,7 @@ impl CompiledRule {
         platform: Option<&CompiledPlatform>,
         mode: Mode,
     ) -> Verdict {
-        let explain = mode == Mode::Full;
+        let explain = mode == Mode::Explain;
         let mut held_list: Vec<String> = Vec::new();
         macro_rules! held {
             ($($arg:tt)*) => {
@@ -161,7 +163,7 @@ impl CompiledRule {
             let from_header = header.and_then(|h| mail.header(h));
             // Without the header the id can only come from links, which need the body.
             let template = match from_header {
-                Some(value) => Some(value.trim().to_string()),
+                Some(ref value) => Some(value.trim().to_string()),
                 None if mode == Mode::HeadersOnly => None,
                 None => platform.and_then(|p| p.template_from_links(mail)),
             };
@@ -182,7 +184,7 @@ impl CompiledRule {
                 None => fail!("no template id in the headers or the platform's links"),
             }
         }
-        if mode == Mode::Full
+        if mode != Mode::HeadersOnly
             && let Some(pattern) = &self.body
         {
             if !pattern.is_match(&mail.text) {

@@ -186,8 +186,11 @@ fn take_groups(actor: &mut Actor, caps: &Captures<'_>) {
 fn actor(rule: &CompiledRule, mail: &MailView, platform: &PlatformSpec) -> Option<Actor> {
     let mut actor = Actor::default();
     for (name, pattern) in &rule.headers {
-        if let Some(caps) = mail.headers_named(name).find_map(|v| pattern.captures(v)) {
-            take_groups(&mut actor, &caps);
+        for value in mail.headers_named(name) {
+            if let Some(caps) = pattern.captures(&value) {
+                take_groups(&mut actor, &caps);
+                break;
+            }
         }
     }
     let fields = [

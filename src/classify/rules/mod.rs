@@ -125,6 +125,9 @@ struct RulesFile {
 #[derive(Debug)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    /// Index into `platforms` of each rule's platform, looked up once here rather than
+    /// for every rule on every message.
+    rule_platform: Vec<Option<usize>>,
     platforms: Vec<extract::CompiledPlatform>,
 }
 
@@ -194,7 +197,15 @@ impl RuleSet {
             .into_iter()
             .map(extract::CompiledPlatform::new)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self { rules, platforms })
+        let rule_platform = rules
+            .iter()
+            .map(|r| platforms.iter().position(|p| p.spec.id == r.spec.platform))
+            .collect();
+        Ok(Self {
+            rules,
+            rule_platform,
+            platforms,
+        })
     }
 
     /// The domains a platform's mail is signed by, for the trust verdict; for
@@ -233,10 +244,18 @@ impl RuleSet {
     /// (IMAP) can skip the body of everything else.
     pub fn header_candidate(&self, headers: &MailView) -> bool {
         self.known_sender(headers).is_some()
-            || self.rules.iter().any(|rule| {
-                let platform = self.compiled_platform(&rule.spec.platform);
-                rule.check(headers, platform, Mode::HeadersOnly).matched
-            })
+            || self
+                .rules_with_platforms()
+                .any(|(rule, platform)| rule.check(headers, platform, Mode::HeadersOnly).matched)
+    }
+
+    fn rules_with_platforms(
+        &self,
+    ) -> impl Iterator<Item = (&CompiledRule, Option<&extract::CompiledPlatform>)> {
+        self.rules
+            .iter()
+            .zip(&self.rule_platform)
+            .map(|(rule, index)| (rule, index.and_then(|i| self.platforms.get(i))))
     }
 
     /// The platform whose domain the From address is in.
@@ -246,11 +265,21 @@ impl RuleSet {
             .find(|p| p.domains.iter().any(|d| domain_within(domain, d)))
     }
 
+    /// The first rule that matches, and a one-line reason.
     pub fn evaluate(&self, mail: &MailView) -> Outcome {
+        self.evaluate_in(mail, Mode::Full)
+    }
+
+    /// Like [`RuleSet::evaluate`], with every condition that held and, for a miss, the
+    /// rules that came closest and the condition that failed them.
+    pub fn explain(&self, mail: &MailView) -> Outcome {
+        self.evaluate_in(mail, Mode::Explain)
+    }
+
+    fn evaluate_in(&self, mail: &MailView, mode: Mode) -> Outcome {
         let mut near: Vec<(usize, &str, Verdict)> = Vec::new();
-        for rule in &self.rules {
-            let platform = self.compiled_platform(&rule.spec.platform);
-            let verdict = rule.check(mail, platform, Mode::Full);
+        for (rule, platform) in self.rules_with_platforms() {
+            let verdict = rule.check(mail, platform, mode);
             if verdict.matched {
                 let mut outcome = extract::outcome(rule, mail, platform);
                 outcome.explanation.push(format!(
@@ -306,9 +335,10 @@ impl RuleSet {
 
 /// "@linkedin.com" matches that domain and its subdomains, "wordpress@" that local
 /// part at any domain; anything else is an exact address. Matching is on the parsed
-/// address, so a display name cannot fake it.
+/// address, so a display name cannot fake it. Runs for every rule on every message,
+/// so it does not allocate.
 pub fn sender_matches(want: &str, address: &str) -> bool {
-    let want = want.trim().to_ascii_lowercase();
+    let want = want.trim();
     if let Some(domain) = want.strip_prefix('@') {
         return address
             .rsplit_once('@')
@@ -317,19 +347,26 @@ pub fn sender_matches(want: &str, address: &str) -> bool {
     if let Some(local) = want.strip_suffix('@') {
         return address
             .rsplit_once('@')
-            .is_some_and(|(got, _)| got == local);
+            .is_some_and(|(got, _)| got.eq_ignore_ascii_case(local));
     }
-    address == want
+    address.eq_ignore_ascii_case(want)
 }
 
-/// `got` is `domain` or one of its subdomains.
+/// `got` is `domain` or one of its subdomains, ignoring ASCII case.
 pub fn domain_within(got: &str, domain: &str) -> bool {
-    let got = got.trim_end_matches('.').to_ascii_lowercase();
-    let domain = domain.trim_start_matches('@').to_ascii_lowercase();
-    got == domain
-        || got
-            .strip_suffix(domain.as_str())
-            .is_some_and(|rest| rest.ends_with('.'))
+    let got = got.trim_end_matches('.');
+    let domain = domain.trim_start_matches('@');
+    let Some(split) = got.len().checked_sub(domain.len()) else {
+        return false;
+    };
+    match (got.get(..split), got.get(split..)) {
+        (Some(head), Some(tail)) => {
+            !domain.is_empty()
+                && tail.eq_ignore_ascii_case(domain)
+                && (head.is_empty() || head.ends_with('.'))
+        }
+        _ => false,
+    }
 }
 
 /// Config-time check of user platforms and rules: every pattern compiles, names are
