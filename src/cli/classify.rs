@@ -11,8 +11,8 @@ use super::{Context, UsageError, print_json};
 use crate::classify::{Classification, Kind, RuleSet, classify, classify_explained};
 
 pub fn classify_files(ctx: &Context, files: &[PathBuf], explain: bool) -> Result<()> {
-    let rules = RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules)
-        .map_err(UsageError)?;
+    let rules =
+        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
     let trust = &ctx.config.trust;
     let mut results = Vec::new();
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
