@@ -80,3 +80,25 @@ fn a_user_platform_and_rule_add_a_network() {
         Kind::UnknownTemplate
     );
 }
+
+#[test]
+fn template_ids_come_only_from_the_platforms_own_links() {
+    let rules = RuleSet::builtin();
+    let trust = nudged::config::TrustConfig::default();
+    let forwarded = |host: &str| {
+        format!(
+            "From: Sam <sam@example.com>\r\nSubject: Fwd: Sam, please add me to your LinkedIn network\r\n\r\nFrom: Ann Lee\r\nAccept: https://{host}/comm/mynetwork/invite-accept?x=1&trk=eml-email_m2m_invite_single_01-accept-0\r\n"
+        )
+    };
+    let real = classify(forwarded("www.linkedin.com").as_bytes(), &rules, &trust);
+    assert_eq!(real.platform.as_deref(), Some("linkedin"));
+    assert_eq!(real.template.as_deref(), Some("email_m2m_invite_single_01"));
+    for fake in [
+        "www.linkedin.com.evil.example",
+        "www.linkedin.com@evil.example",
+        "evil.example/www.linkedin.com",
+    ] {
+        let result = classify(forwarded(fake).as_bytes(), &rules, &trust);
+        assert_eq!(result.platform, None, "{fake}: {:?}", result.rule);
+    }
+}

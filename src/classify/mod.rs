@@ -2,7 +2,10 @@
 //! database, no network — so every rule can be tested on fixture files alone.
 //!
 //! The rules themselves are data ([`rules`]); this module parses the message once,
-//! hands the rules the fields they match on, and decides how far to trust the result.
+//! hands the rules the fields they match on, and decides how far to trust the result
+//! ([`trust`], [`dkim`]). A caller that fetches headers before bodies (IMAP) can ask
+//! `RuleSet::header_candidate(&MailView::parse_headers(headers)?)` and skip the body
+//! of everything else; [`classify`] does the same internally.
 
 pub mod dkim;
 mod header_block;
