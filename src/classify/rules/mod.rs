@@ -79,7 +79,7 @@ pub struct RuleSpec {
     /// Hosts (and their subdomains) a `link` or `profile` URL must be on.
     #[serde(default)]
     pub link_host: Vec<String>,
-    /// Profile URL built from the handle when the mail shows none: "https://github.com/{handle}".
+    /// Profile URL built from the handle when the mail shows none: `"https://github.com/{handle}"`.
     pub profile_url: Option<String>,
     /// Header whose value is the template id (default: the platform's).
     pub template_header: Option<String>,
