@@ -311,6 +311,9 @@ fn newest_received(mail: &MailView) -> Option<DateTime<Utc>> {
 /// Remove RFC 5322 comments — "(2048-bit key; unprotected)", "(UTC)" — honouring
 /// nesting and escapes.
 pub fn strip_comments(value: &str) -> String {
+    if !value.contains(['(', '\\']) {
+        return value.to_string();
+    }
     let mut out = String::with_capacity(value.len());
     let (mut depth, mut escaped) = (0usize, false);
     for ch in value.chars() {

@@ -118,19 +118,36 @@ fn find_url(
     mail: &MailView,
     hosts: &[String],
 ) -> Option<(String, Option<String>)> {
+    let on_host = |url: &str| {
+        hosts.is_empty()
+            || url_host(url).is_some_and(|h| hosts.iter().any(|d| domain_within(&h, d)))
+    };
+    let decode = |text: &str, html: bool| {
+        if html {
+            unescape_html(text)
+        } else {
+            text.to_string()
+        }
+    };
+    // Without named groups the match is the URL: a plain search, much cheaper than
+    // resolving capture groups over long tracking URLs.
+    if pattern.capture_names().flatten().next().is_none() {
+        let plain = |haystack: &str, html: bool| {
+            pattern
+                .find_iter(haystack)
+                .map(|m| decode(m.as_str(), html))
+                .find(|url| on_host(url))
+                .map(|url| (url, None))
+        };
+        return plain(&mail.text, false).or_else(|| plain(&mail.html, true));
+    }
     let pick = |caps: &Captures<'_>, html: bool| {
         let m = caps
             .name("link")
             .or_else(|| caps.name("url"))
             .or_else(|| caps.get(0))?;
-        let url = if html {
-            unescape_html(m.as_str())
-        } else {
-            m.as_str().to_string()
-        };
-        let on_host = hosts.is_empty()
-            || url_host(&url).is_some_and(|h| hosts.iter().any(|d| domain_within(&h, d)));
-        on_host.then(|| (url, caps.name("handle").map(|h| h.as_str().to_string())))
+        let url = decode(m.as_str(), html);
+        on_host(&url).then(|| (url, caps.name("handle").map(|h| h.as_str().to_string())))
     };
     pattern
         .captures_iter(&mail.text)
