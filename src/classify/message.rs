@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{HeaderName, Message, MessageParser, PartType};
 
-use super::header_block::{self, Field, HeaderBlock};
+use super::header_block::{self, Field};
 
 /// Messages beyond this are not notifications; only their headers are looked at.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -44,8 +44,6 @@ pub struct MailView {
     pub body_skipped: Option<String>,
     /// Where the body starts in the raw bytes.
     pub(crate) body_start: usize,
-    /// The MIME fields, kept from the header pass for decoding the body.
-    pub(crate) mime_header: Vec<u8>,
 }
 
 /// Decodes the few fields that need it (addresses, RFC 2047 words, dates); it is only
@@ -83,10 +81,10 @@ const MIME_FIELDS: &[&[u8]] = &[
 ];
 
 /// The first field of each name in `names`, concatenated as a little header block.
-fn pick_fields(raw: &[u8], block: &HeaderBlock, names: &[&[u8]]) -> Vec<u8> {
+fn pick_fields(raw: &[u8], fields: &[Field], names: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     let mut seen = [false; 8];
-    for field in &block.fields {
+    for field in fields {
         let name = field.name(raw);
         if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(name))
             && !seen.get(i).copied().unwrap_or(true)
@@ -114,7 +112,7 @@ impl MailView {
     /// The header block only. `None` when the bytes hold no header at all.
     pub fn parse_headers(raw: &[u8]) -> Option<MailView> {
         let block = header_block::scan(raw)?;
-        let mut decoded = pick_fields(raw, &block, DECODED_FIELDS);
+        let mut decoded = pick_fields(raw, &block.fields, DECODED_FIELDS);
         decoded.extend_from_slice(b"\r\n");
         let message = header_parser().parse_headers(&decoded);
         let message = message.as_ref();
@@ -130,8 +128,6 @@ impl MailView {
                 .map(|n| clean_text(n.trim()))
                 .filter(|n| !n.is_empty())
         };
-        let mut mime_header = pick_fields(raw, &block, MIME_FIELDS);
-        mime_header.extend_from_slice(b"\r\n");
         let raw_headers = raw.get(..block.body_start).unwrap_or(raw).to_vec();
         let mut mail = MailView {
             from_address: address(from),
@@ -150,7 +146,6 @@ impl MailView {
             body_loaded: false,
             body_skipped: None,
             body_start: block.body_start,
-            mime_header,
         };
         mail.date = message
             .and_then(|m| m.date())
@@ -175,7 +170,8 @@ impl MailView {
         }
         // The MIME fields and the body bytes, without the kilobytes of transport
         // headers mail-parser would otherwise scan a second time.
-        let mut bytes = std::mem::take(&mut self.mime_header);
+        let mut bytes = pick_fields(&self.raw_headers, &self.fields, MIME_FIELDS);
+        bytes.extend_from_slice(b"\r\n");
         bytes.extend_from_slice(raw.get(self.body_start..).unwrap_or_default());
         let Some(message) = body_parser().parse(&bytes) else {
             return;
