@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::classify::rules::RuleSpec;
+use crate::classify::rules::{PlatformSpec, RuleSpec};
 use crate::duration::HumanDuration;
 
 /// Where the config is looked for when `--config` is not given.
@@ -35,6 +35,10 @@ pub struct Config {
     /// Follow-up sequences that replace the built-in ones for a kind (and platform).
     #[serde(default, rename = "sequence")]
     pub sequences: Vec<crate::plan::SequenceSpec>,
+    /// Extra platforms (sender domains, template header); one with a built-in id
+    /// replaces it.
+    #[serde(default, rename = "platform")]
+    pub platforms: Vec<PlatformSpec>,
     /// Where the file was read from; relative paths were resolved against its folder.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -262,6 +266,12 @@ pub struct TrustConfig {
     /// Plan follow-ups for notifications that could not be verified.
     #[serde(default)]
     pub allow_unverified: bool,
+    /// DKIM public keys to verify signatures with locally, by DNS name:
+    /// `"selector._domainkey.linkedin.com" = "v=DKIM1; k=rsa; p=MIIB…"`. The classifier
+    /// never queries DNS itself; signatures without a key here fall back to
+    /// `authserv_ids`.
+    #[serde(default)]
+    pub dkim_keys: BTreeMap<String, String>,
 }
 
 /// "07:30" in a config file.
@@ -544,6 +554,8 @@ impl Config {
             .or_else(|(name, message)| fail(&format!("\"{name}\""), message))?;
         crate::plan::sequence::validate(&self.sequences)
             .map_err(|(span, message)| ConfigError::at(file, text, Some(span), message))?;
+        crate::classify::rules::validate_user_platforms(&self.platforms)
+            .or_else(|(id, message)| fail(&format!("\"{id}\""), message))?;
         Ok(())
     }
 

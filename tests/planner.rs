@@ -38,9 +38,9 @@ fn ny_time(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 fn linkedin(kind: &str, who: &str, slug: &str, id: &str, at: DateTime<Utc>) -> Vec<u8> {
     let (from, subject, headers) = match kind {
         "message" => (
-            "messages-noreply@linkedin.com",
+            "inmail-hit-reply@linkedin.com",
             format!("{who} sent you a message"),
-            "X-LinkedIn-Class: MSG\r\n",
+            "X-LinkedIn-Class: INMAIL\r\nX-LinkedIn-Template: email_hire_inmail_initial_single_01\r\n",
         ),
         "invite" => (
             "invitations@linkedin.com",

@@ -2,8 +2,13 @@
 //! database, no network — so every rule can be tested on fixture files alone.
 //!
 //! The rules themselves are data ([`rules`]); this module parses the message once,
-//! hands the rules the fields they match on, and decides how far to trust the result.
+//! hands the rules the fields they match on, and decides how far to trust the result
+//! ([`trust`], [`dkim`]). A caller that fetches headers before bodies (IMAP) can ask
+//! `RuleSet::header_candidate(&MailView::parse_headers(headers)?)` and skip the body
+//! of everything else; [`classify`] does the same internally.
 
+pub mod dkim;
+mod header_block;
 pub mod message;
 pub mod rules;
 pub mod trust;
@@ -140,9 +145,74 @@ impl Classification {
 }
 
 /// Classify one raw message. Never panics, whatever the bytes.
+///
+/// Ordinary mail is the bulk of an inbox, so it is judged from its headers alone: only
+/// a message that some rule (or a known platform's sender domain) could claim has its
+/// body decoded.
 pub fn classify(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classification {
-    let Some(mail) = MailView::parse(raw) else {
+    classify_with(raw, rules, trust, false)
+}
+
+/// [`classify`], with the full reasoning in `explanation`: every condition of the
+/// matching rule, or for a miss the rules that came closest (`classify --explain`).
+pub fn classify_explained(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classification {
+    classify_with(raw, rules, trust, true)
+}
+
+fn classify_with(
+    raw: &[u8],
+    rules: &RuleSet,
+    trust: &TrustConfig,
+    explain: bool,
+) -> Classification {
+    let Some(mut mail) = MailView::parse_headers(raw) else {
+        return Classification::unparsable();
+    };
+    // Explaining a miss means showing the closest rules, which needs the body.
+    if !explain && !rules.header_candidate(&mail) {
         return Classification {
+            explanation: vec![
+                "no rule matched: not a notification (decided from the headers alone)".into(),
+            ],
+            ..Classification::from_headers(&mail)
+        };
+    }
+    mail.load_body(raw);
+    let outcome = if explain {
+        rules.explain(&mail)
+    } else {
+        rules.evaluate(&mail)
+    };
+    let mut explanation = outcome.explanation;
+    if let Some(why) = &mail.body_skipped {
+        explanation.push(why.clone());
+    }
+    let trust = match &outcome.platform {
+        Some(id) => {
+            let (verdict, why) = trust::verdict(raw, &mail, &rules.trust_domains(id, &mail), trust);
+            explanation.push(format!("trust: {} ({why})", verdict.as_str()));
+            verdict
+        }
+        None => Trust::Unverified,
+    };
+    Classification {
+        platform: outcome.platform,
+        kind: outcome.kind,
+        actor: outcome.actor,
+        snippet: mail.snippet(),
+        link: outcome.link,
+        template: outcome.template,
+        rule: outcome.rule,
+        trust,
+        explanation,
+        ..Classification::from_headers(&mail)
+    }
+}
+
+impl Classification {
+    /// Bytes with no header block: nothing to say.
+    fn unparsable() -> Self {
+        Classification {
             platform: None,
             kind: Kind::None,
             actor: None,
@@ -155,30 +225,17 @@ pub fn classify(raw: &[u8], rules: &RuleSet, trust: &TrustConfig) -> Classificat
             trust: Trust::Unverified,
             message_id: None,
             explanation: vec!["the bytes do not parse as an email message".into()],
-        };
-    };
-    let outcome = rules.evaluate(&mail);
-    let platform = outcome.platform.clone();
-    let trust = match &platform {
-        Some(id) => trust::verdict(&mail, rules.platform_domains(id), trust),
-        None => Trust::Unverified,
-    };
-    let mut explanation = outcome.explanation;
-    if platform.is_some() {
-        explanation.push(format!("trust: {}", trust.as_str()));
+        }
     }
-    Classification {
-        platform,
-        kind: outcome.kind,
-        actor: outcome.actor,
-        occurred_at: mail.date,
-        subject: mail.subject.clone(),
-        snippet: mail.snippet(),
-        link: outcome.link,
-        template: outcome.template,
-        rule: outcome.rule,
-        trust,
-        message_id: mail.message_id.clone(),
-        explanation,
+
+    /// What the headers tell of any message, notification or not.
+    fn from_headers(mail: &MailView) -> Self {
+        Classification {
+            occurred_at: mail.date,
+            subject: mail.subject.clone(),
+            message_id: mail.message_id.clone(),
+            explanation: Vec::new(),
+            ..Self::unparsable()
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! Is a notification really from the platform it names? Anyone can write
-//! `From: invitations@linkedin.com`. A message is *verified* when a receiving server the
-//! user trusts (named in `[trust] authserv_ids`) recorded a DKIM pass for a domain
-//! aligned with the platform in the topmost `Authentication-Results` header, *failed*
-//! when that server recorded a DKIM failure, and *unverified* otherwise.
-//! (Local DKIM verification is a later addition; it slots in here.)
+//! `From: invitations@linkedin.com`. A message is *verified* when its From address is
+//! on the platform's domain and either a DKIM signature of that domain verifies
+//! locally (keys in `[trust] dkim_keys`, see [`super::dkim`]) or a receiving server
+//! the user trusts (named in `[trust] authserv_ids`) recorded a DKIM pass for it in
+//! the topmost `Authentication-Results` header; *failed* when either says the
+//! signature is bad; *unverified* otherwise.
 
 use serde::Serialize;
 
 use super::MailView;
+pub(crate) use super::message::strip_comments;
 use super::rules::domain_within;
 use crate::config::TrustConfig;
 
@@ -37,20 +39,66 @@ impl Trust {
     }
 }
 
-/// The verdict for a message that claims to come from a platform with these domains.
-pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfig) -> Trust {
-    if config.authserv_ids.is_empty() || platform_domains.is_empty() {
-        return Trust::Unverified;
+/// The verdict, and why, for a message that claims to come from a platform with these
+/// domains.
+pub fn verdict(
+    raw: &[u8],
+    mail: &MailView,
+    platform_domains: &[String],
+    config: &TrustConfig,
+) -> (Trust, String) {
+    if platform_domains.is_empty() {
+        return (
+            Trust::Unverified,
+            "no domain to check the sender against".into(),
+        );
     }
     let from_domain = mail.from_domain().unwrap_or_default();
-    let from_is_platform = platform_domains
+    if !platform_domains
         .iter()
-        .any(|d| domain_within(from_domain, d));
+        .any(|d| domain_within(from_domain, d))
+    {
+        return (
+            Trust::Unverified,
+            format!("From domain {from_domain:?} is not the platform's"),
+        );
+    }
+    if mail.header("dkim-signature").is_some()
+        && let Some(local) = super::dkim::verify(raw, platform_domains, &config.dkim_keys)
+    {
+        return local;
+    }
+    match authentication_results(mail, platform_domains, config) {
+        Trust::Verified => (
+            Trust::Verified,
+            "trusted Authentication-Results: DKIM pass".into(),
+        ),
+        Trust::Failed => (
+            Trust::Failed,
+            "trusted Authentication-Results: DKIM fail".into(),
+        ),
+        Trust::Unverified => (
+            Trust::Unverified,
+            "no verified DKIM signature of the platform's domain".into(),
+        ),
+    }
+}
+
+/// The topmost `Authentication-Results` of a trusted server, for a message whose From
+/// is already known to be on the platform's domain.
+fn authentication_results(
+    mail: &MailView,
+    platform_domains: &[String],
+    config: &TrustConfig,
+) -> Trust {
+    if config.authserv_ids.is_empty() {
+        return Trust::Unverified;
+    }
     // Only the topmost header written by a trusted server counts: anything below it
     // may have been added by the sender.
     let headers = mail
         .headers_named("authentication-results")
-        .map(strip_comments);
+        .map(|v| strip_comments(&v));
     let Some(results) = headers.into_iter().find(|value| {
         let authserv = value.split(';').next().unwrap_or_default().trim();
         let authserv = authserv.split_whitespace().next().unwrap_or_default();
@@ -74,7 +122,7 @@ pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfi
             .unwrap_or_default();
         let aligned = platform_domains.iter().any(|d| domain_within(signer, d));
         match outcome {
-            "pass" if aligned && from_is_platform => return Trust::Verified,
+            "pass" if aligned => return Trust::Verified,
             "fail" | "permerror" if aligned => saw_fail = true,
             _ => {}
         }
@@ -86,50 +134,29 @@ pub fn verdict(mail: &MailView, platform_domains: &[String], config: &TrustConfi
     }
 }
 
-/// Remove RFC 5322 comments — "(2048-bit key; unprotected)" — whose semicolons would
-/// otherwise split a result in two. Nested parentheses and escapes are honoured.
-pub(crate) fn strip_comments(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let (mut depth, mut escaped) = (0usize, false);
-    for ch in value.chars() {
-        if escaped {
-            escaped = false;
-            if depth == 0 {
-                out.push(ch);
-            }
-            continue;
-        }
-        match ch {
-            '\\' => escaped = true,
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(ch),
-            _ => {}
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn mail(headers: &[(&str, &str)], from: &str) -> MailView {
-        MailView {
-            from_address: Some(from.to_string()),
-            headers: headers
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect(),
-            ..Default::default()
+        let mut raw = String::new();
+        for (name, value) in headers {
+            raw.push_str(&format!("{name}: {value}\r\n"));
         }
+        raw.push_str(&format!("From: <{from}>\r\n\r\n"));
+        MailView::parse_headers(raw.as_bytes()).unwrap()
     }
 
     fn config() -> TrustConfig {
         TrustConfig {
             authserv_ids: vec!["mx.example.com".into()],
             allow_unverified: false,
+            dkim_keys: Default::default(),
         }
+    }
+
+    fn check(mail: &MailView, domains: &[String], config: &TrustConfig) -> Trust {
+        verdict(b"", mail, domains, config).0
     }
 
     #[test]
@@ -142,7 +169,7 @@ mod tests {
             )],
             "invitations@linkedin.com",
         );
-        assert_eq!(verdict(&ok, &domains, &config()), Trust::Verified);
+        assert_eq!(check(&ok, &domains, &config()), Trust::Verified);
         let forged_below = mail(
             &[
                 ("authentication-results", "mx.example.com; dkim=none"),
@@ -153,10 +180,7 @@ mod tests {
             ],
             "invitations@linkedin.com",
         );
-        assert_eq!(
-            verdict(&forged_below, &domains, &config()),
-            Trust::Unverified
-        );
+        assert_eq!(check(&forged_below, &domains, &config()), Trust::Unverified);
         let other_server = mail(
             &[(
                 "authentication-results",
@@ -164,10 +188,7 @@ mod tests {
             )],
             "invitations@linkedin.com",
         );
-        assert_eq!(
-            verdict(&other_server, &domains, &config()),
-            Trust::Unverified
-        );
+        assert_eq!(check(&other_server, &domains, &config()), Trust::Unverified);
         let failed = mail(
             &[(
                 "authentication-results",
@@ -175,7 +196,7 @@ mod tests {
             )],
             "invitations@linkedin.com",
         );
-        assert_eq!(verdict(&failed, &domains, &config()), Trust::Failed);
+        assert_eq!(check(&failed, &domains, &config()), Trust::Failed);
         let misaligned = mail(
             &[(
                 "authentication-results",
@@ -183,7 +204,7 @@ mod tests {
             )],
             "invitations@linkedin.com",
         );
-        assert_eq!(verdict(&misaligned, &domains, &config()), Trust::Unverified);
+        assert_eq!(check(&misaligned, &domains, &config()), Trust::Unverified);
         let commented = mail(
             &[(
                 "authentication-results",
@@ -191,6 +212,6 @@ mod tests {
             )],
             "invitations@linkedin.com",
         );
-        assert_eq!(verdict(&commented, &domains, &config()), Trust::Verified);
+        assert_eq!(check(&commented, &domains, &config()), Trust::Verified);
     }
 }

@@ -1,34 +1,78 @@
-//! `nudged classify FILE… [--explain]`: what the classifier makes of each message.
+//! `nudged classify FILE… [--explain] [--json]`: what the classifier makes of each
+//! message, and with `--explain` why — the conditions of the rule that matched, or
+//! for a miss the rules that came closest and what failed them.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use super::{Context, UsageError, print_json};
-use crate::classify::{RuleSet, classify};
+use crate::classify::{Classification, Kind, RuleSet, classify, classify_explained};
 
-pub fn classify_files(ctx: &Context, files: &[std::path::PathBuf], explain: bool) -> Result<()> {
-    let rules = RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
+pub fn classify_files(ctx: &Context, files: &[PathBuf], explain: bool) -> Result<()> {
+    let rules =
+        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
+    let trust = &ctx.config.trust;
     let mut results = Vec::new();
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut unreadable = 0;
     for file in files {
-        let raw = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        let mut result = classify(&raw, &rules, &ctx.config.trust);
-        if !explain {
+        // One unreadable file is reported, not the end of the run.
+        let raw = match std::fs::read(file) {
+            Ok(raw) => raw,
+            Err(err) => {
+                unreadable += 1;
+                let error = format!("cannot read {}: {err}", file.display());
+                if ctx.json {
+                    results.push(serde_json::json!({ "file": file, "error": error }));
+                } else {
+                    eprintln!("{error}");
+                }
+                continue;
+            }
+        };
+        let result = if explain {
+            classify_explained(&raw, &rules, trust)
+        } else {
+            let mut result = classify(&raw, &rules, trust);
             result.explanation.clear();
-        }
+            result
+        };
+        *counts.entry(outcome(&result)).or_default() += 1;
         if ctx.json {
-            results.push(serde_json::json!({ "file": file, "result": result }));
+            results.push(serde_json::json!({
+                "file": file,
+                "notification": result.kind.is_logged(),
+                "result": result,
+            }));
         } else {
             print_human(file, &result);
         }
     }
     if ctx.json {
         print_json(&results)?;
+    } else if files.len() > 1 {
+        let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!("{} message(s): {}", files.len(), summary.join(", "));
+    }
+    if unreadable > 0 {
+        anyhow::bail!("{unreadable} file(s) could not be read");
     }
     Ok(())
 }
 
-fn print_human(file: &Path, c: &crate::classify::Classification) {
+/// The bucket a message falls in, for the summary line: noise is counted on purpose.
+fn outcome(c: &Classification) -> &'static str {
+    match c.kind {
+        Kind::None => "not notifications",
+        Kind::Noise => "noise",
+        Kind::UnknownTemplate => "unknown templates",
+        _ => "interactions",
+    }
+}
+
+fn print_human(file: &Path, c: &Classification) {
     println!("{}", file.display());
     println!("  platform: {}", c.platform.as_deref().unwrap_or("-"));
     println!("  kind:     {}", c.kind);
@@ -36,6 +80,7 @@ fn print_human(file: &Path, c: &crate::classify::Classification) {
         let mut parts = Vec::new();
         parts.extend(actor.name.clone());
         parts.extend(actor.handle.as_ref().map(|h| format!("({h})")));
+        parts.extend(actor.email.as_ref().map(|e| format!("<{e}>")));
         parts.extend(actor.profile_url.clone());
         println!("  actor:    {}", parts.join(" "));
     }
@@ -43,6 +88,9 @@ fn print_human(file: &Path, c: &crate::classify::Classification) {
         println!("  when:     {}", at.to_rfc3339());
     }
     println!("  subject:  {}", c.subject);
+    if !c.snippet.is_empty() {
+        println!("  snippet:  {}", c.snippet);
+    }
     if let Some(link) = &c.link {
         println!("  link:     {link}");
     }

@@ -32,7 +32,8 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         )
         .into());
     }
-    let rules = RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
+    let rules =
+        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
     // WEB SERVER (issue 7) — stopgap until `run` is a tokio daemon: serve the feed and
     // action links from a thread of their own until the process ends. At the merge this
     // becomes a task of the daemon, calling `web::serve` with its store and shutdown.

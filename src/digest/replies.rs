@@ -143,7 +143,7 @@ fn referenced_ids(mail: &MailView) -> Vec<String> {
         .headers_named("in-reply-to")
         .chain(mail.headers_named("references"))
     {
-        let mut rest = value;
+        let mut rest: &str = &value;
         while let Some(open) = rest.find('<') {
             let Some(len) = rest[open..].find('>') else {
                 break;
@@ -170,7 +170,7 @@ pub fn owner_authenticated(mail: &MailView, owner_domain: &str, authserv_ids: &[
     }) else {
         return false;
     };
-    let results = crate::classify::trust::strip_comments(results).to_ascii_lowercase();
+    let results = crate::classify::trust::strip_comments(&results).to_ascii_lowercase();
     results.split(';').skip(1).any(|clause| {
         let mut words = clause.split_whitespace();
         let Some((method, outcome)) = words.next().and_then(|w| w.split_once('=')) else {

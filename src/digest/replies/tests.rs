@@ -48,14 +48,12 @@ fn quoted_lines_signatures_and_nonsense() {
 }
 
 fn mail(results: &[&str]) -> MailView {
-    MailView {
-        from_address: Some("me@example.com".into()),
-        headers: results
-            .iter()
-            .map(|v| ("authentication-results".to_string(), v.to_string()))
-            .collect(),
-        ..MailView::default()
+    let mut raw = String::from("From: me@example.com\r\n");
+    for value in results {
+        raw.push_str(&format!("Authentication-Results: {value}\r\n"));
     }
+    raw.push_str("Subject: Re: digest\r\n\r\ndone 1\r\n");
+    MailView::parse(raw.as_bytes()).expect("a well-formed reply")
 }
 
 #[test]

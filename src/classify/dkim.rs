@@ -1,0 +1,142 @@
+//! Local DKIM verification with the `mail-auth` crate, against public keys the caller
+//! supplies (`[trust] dkim_keys` in config, or keys a test made). The classifier is
+//! pure, so it never asks DNS: a signature whose key is not supplied is not checked
+//! here and the verdict falls back to `Authentication-Results`.
+
+use std::borrow::Borrow;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::OnceLock;
+use std::task::{Context, Poll, Waker};
+
+use mail_auth::common::parse::TxtRecordParser;
+use mail_auth::common::verify::DomainKey;
+use mail_auth::hickory_resolver::config::{ResolverConfig, ResolverOpts};
+use mail_auth::{
+    AuthenticatedMessage, DkimResult, MessageAuthenticator, Parameters, ResolverCache, Txt,
+};
+
+use super::rules::domain_within;
+use super::trust::Trust;
+
+/// The keys we hold, by DNS name (`selector._domainkey.domain`), as mail-auth's
+/// resolver cache: a lookup is answered from here or not at all.
+struct KeyCache(HashMap<Box<str>, Txt>);
+
+impl KeyCache {
+    fn from_records(records: &BTreeMap<String, String>) -> Self {
+        let keys = records
+            .iter()
+            .filter_map(|(name, record)| {
+                let key = DomainKey::parse(record.as_bytes()).ok()?;
+                Some((dns_name(name).into_boxed_str(), Txt::from(key)))
+            })
+            .collect();
+        KeyCache(keys)
+    }
+}
+
+fn dns_name(name: &str) -> String {
+    format!(
+        "{}.",
+        name.trim().trim_end_matches('.').to_ascii_lowercase()
+    )
+}
+
+impl ResolverCache<Box<str>, Txt> for KeyCache {
+    fn get<Q>(&self, name: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.0.get(name).cloned()
+    }
+
+    fn remove<Q>(&self, _: &Q) -> Option<Txt>
+    where
+        Box<str>: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        None
+    }
+
+    fn insert(&self, _: Box<str>, _: Txt, _: std::time::Instant) {}
+}
+
+/// An authenticator whose resolver has no name servers: even if a lookup slipped past
+/// the key cache, it could not reach the network.
+fn offline_authenticator() -> Option<&'static MessageAuthenticator> {
+    static AUTH: OnceLock<Option<MessageAuthenticator>> = OnceLock::new();
+    AUTH.get_or_init(|| {
+        MessageAuthenticator::new(
+            ResolverConfig::from_parts(None, Vec::new(), Vec::new()),
+            ResolverOpts::default(),
+        )
+        .ok()
+    })
+    .as_ref()
+}
+
+/// Drive a future that never waits: every key it needs is already in memory. One that
+/// would wait is abandoned, which counts as "not checked".
+fn run_ready<F: Future>(future: F) -> Option<F::Output> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..16 {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+    }
+    None
+}
+
+/// Check the signatures made by one of the platform's domains whose key we hold.
+/// `None` when there is no such signature: nothing was learned locally.
+pub fn verify(
+    raw: &[u8],
+    platform_domains: &[String],
+    keys: &BTreeMap<String, String>,
+) -> Option<(Trust, String)> {
+    if keys.is_empty() || platform_domains.is_empty() {
+        return None;
+    }
+    let cache = KeyCache::from_records(keys);
+    let mut message = AuthenticatedMessage::parse(raw)?;
+    message.dkim_headers.retain(|header| {
+        let signature = &header.header;
+        platform_domains
+            .iter()
+            .any(|d| domain_within(&signature.d, d))
+            && cache.0.contains_key(
+                dns_name(&format!("{}._domainkey.{}", signature.s, signature.d)).as_str(),
+            )
+    });
+    if message.dkim_headers.is_empty() {
+        return None;
+    }
+    // Malformed signatures are not ours to judge here; the aligned ones above are.
+    message.errors.clear();
+    let authenticator = offline_authenticator()?;
+    let params = Parameters::new(&message).with_txt_cache(&cache);
+    let outputs = run_ready(authenticator.verify_dkim(params))?;
+    let mut failure = None;
+    for output in &outputs {
+        let domain = output.signature().map(|s| s.d.clone()).unwrap_or_default();
+        match output.result() {
+            DkimResult::Pass => {
+                return Some((
+                    Trust::Verified,
+                    format!("DKIM signature of {domain} verified locally"),
+                ));
+            }
+            DkimResult::Fail(err) | DkimResult::Neutral(err) | DkimResult::PermError(err) => {
+                failure.get_or_insert_with(|| {
+                    format!("DKIM signature of {domain} does not verify: {err}")
+                });
+            }
+            DkimResult::TempError(_) | DkimResult::None => {}
+        }
+    }
+    failure.map(|why| (Trust::Failed, why))
+}

@@ -1,0 +1,214 @@
+//! A rule compiled for matching: its patterns built once, its conditions checked in
+//! order of cost (sender, headers, subject, template, body), recording what held so
+//! `classify --explain` can say why a rule matched or how close it came.
+
+use regex::{Regex, RegexBuilder};
+
+use super::extract::CompiledPlatform;
+use super::{MailView, RuleSpec, sender_matches};
+
+/// Bound on one compiled pattern, so a user's rule cannot eat memory.
+const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+
+pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .size_limit(PATTERN_SIZE_LIMIT)
+        .build()
+        .map_err(|err| format!("bad pattern {pattern:?}: {err}"))
+}
+
+#[derive(Debug)]
+pub(super) struct CompiledRule {
+    pub spec: RuleSpec,
+    pub headers: Vec<(String, Regex)>,
+    pub not_headers: Vec<(String, Regex)>,
+    pub subject: Option<Regex>,
+    pub template: Option<Regex>,
+    pub body: Option<Regex>,
+    pub capture: Option<Regex>,
+    pub from_name: Option<Regex>,
+    pub link: Option<Regex>,
+    pub profile: Option<Regex>,
+}
+
+/// Whether body conditions are decided now or assumed to hold (header pass), and
+/// whether to write down why (`classify --explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    HeadersOnly,
+    Full,
+    Explain,
+}
+
+/// The result of checking one rule. Descriptions are only written in `Full` mode:
+/// classification runs on every message and must not allocate for nothing.
+#[derive(Debug, Default)]
+pub(super) struct Verdict {
+    pub matched: bool,
+    pub held: Vec<String>,
+    pub failed: Option<String>,
+}
+
+impl CompiledRule {
+    pub fn new(spec: RuleSpec) -> Result<Self, String> {
+        let in_rule = |e: String| format!("rule {:?}: {e}", spec.name);
+        let opt = |p: &Option<String>| p.as_deref().map(compile).transpose().map_err(in_rule);
+        let map = |m: &std::collections::BTreeMap<String, String>| {
+            m.iter()
+                .map(|(name, pattern)| Ok((name.to_ascii_lowercase(), compile(pattern)?)))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(in_rule)
+        };
+        if spec.name.trim().is_empty() {
+            return Err("a rule needs a name".into());
+        }
+        if spec.platform.trim().is_empty() {
+            return Err(in_rule("platform must not be empty".into()));
+        }
+        let has_condition = !spec.from.is_empty()
+            || !spec.headers.is_empty()
+            || spec.subject.is_some()
+            || spec.from_name.is_some()
+            || spec.template.is_some()
+            || spec.body.is_some();
+        if !has_condition {
+            return Err(in_rule(
+                "states no condition (from, headers, subject, from_name, template or body), so it would match every message".into(),
+            ));
+        }
+        Ok(Self {
+            headers: map(&spec.headers)?,
+            not_headers: map(&spec.not_headers)?,
+            subject: opt(&spec.subject)?,
+            template: opt(&spec.template)?,
+            body: opt(&spec.body)?,
+            capture: opt(&spec.capture)?,
+            from_name: opt(&spec.from_name)?,
+            link: opt(&spec.link)?,
+            profile: opt(&spec.profile)?,
+            spec,
+        })
+    }
+
+    pub fn check(
+        &self,
+        mail: &MailView,
+        platform: Option<&CompiledPlatform>,
+        mode: Mode,
+    ) -> Verdict {
+        let explain = mode == Mode::Explain;
+        let mut held_list: Vec<String> = Vec::new();
+        macro_rules! held {
+            ($($arg:tt)*) => {
+                if explain {
+                    held_list.push(format!($($arg)*));
+                }
+            };
+        }
+        macro_rules! fail {
+            ($($arg:tt)*) => {{
+                let failed = explain.then(|| format!($($arg)*));
+                return Verdict { matched: false, held: held_list, failed };
+            }};
+        }
+
+        if !self.spec.from.is_empty() {
+            let address = mail.from_address.as_deref().unwrap_or_default();
+            if !self.spec.from.iter().any(|w| sender_matches(w, address)) {
+                fail!("From {address:?} is not one of {:?}", self.spec.from);
+            }
+            held!("From {address:?} is one of {:?}", self.spec.from);
+        }
+        if let Some(pattern) = &self.from_name {
+            let name = mail.from_name.as_deref().unwrap_or_default();
+            if !pattern.is_match(name) {
+                fail!("From name {name:?} does not match /{}/", pattern.as_str());
+            }
+            held!("From name {name:?} matches /{}/", pattern.as_str());
+        }
+        for (name, pattern) in &self.headers {
+            match mail.headers_named(name).find(|v| pattern.is_match(v)) {
+                Some(value) => held!("header {name}: {value:?} matches /{}/", pattern.as_str()),
+                None => match mail.header(name) {
+                    Some(value) => fail!(
+                        "header {name}: {value:?} does not match /{}/",
+                        pattern.as_str()
+                    ),
+                    None => fail!("header {name} is absent"),
+                },
+            }
+        }
+        for (name, pattern) in &self.not_headers {
+            if let Some(value) = mail.headers_named(name).find(|v| pattern.is_match(v)) {
+                fail!(
+                    "header {name}: {value:?} matches /{}/, which this rule excludes",
+                    pattern.as_str()
+                );
+            }
+            held!("no header {name} matching /{}/", pattern.as_str());
+        }
+        if let Some(pattern) = &self.subject {
+            if !pattern.is_match(&mail.subject) {
+                fail!(
+                    "subject {:?} does not match /{}/",
+                    mail.subject,
+                    pattern.as_str()
+                );
+            }
+            held!("subject {:?} matches /{}/", mail.subject, pattern.as_str());
+        }
+        if let Some(pattern) = &self.template {
+            let header = self.template_header(platform);
+            let from_header = header.and_then(|h| mail.header(h));
+            // Without the header the id can only come from links, which need the body.
+            let template = match from_header {
+                Some(ref value) => Some(value.trim().to_string()),
+                None if mode == Mode::HeadersOnly => None,
+                None => platform.and_then(|p| p.template_from_links(mail)),
+            };
+            match template {
+                Some(t) if pattern.is_match(&t) => {
+                    let source = if from_header.is_some() {
+                        "header"
+                    } else {
+                        "links"
+                    };
+                    held!(
+                        "template {t:?} (from {source}) matches /{}/",
+                        pattern.as_str()
+                    );
+                }
+                Some(t) => fail!("template {t:?} does not match /{}/", pattern.as_str()),
+                None if mode == Mode::HeadersOnly => {}
+                None => fail!("no template id in the headers or the platform's links"),
+            }
+        }
+        if mode != Mode::HeadersOnly
+            && let Some(pattern) = &self.body
+        {
+            if !pattern.is_match(&mail.text) {
+                match &mail.body_skipped {
+                    Some(why) => fail!("body pattern not checked: {why}"),
+                    None => fail!("body does not match /{}/", pattern.as_str()),
+                }
+            }
+            held!("body matches /{}/", pattern.as_str());
+        }
+        Verdict {
+            matched: true,
+            held: held_list,
+            failed: None,
+        }
+    }
+
+    pub fn template_header<'a>(
+        &'a self,
+        platform: Option<&'a CompiledPlatform>,
+    ) -> Option<&'a str> {
+        self.spec
+            .template_header
+            .as_deref()
+            .or(platform.and_then(|p| p.spec.template_header.as_deref()))
+    }
+}

@@ -1,0 +1,450 @@
+//! Classifier rules are data: the built-in ones live in `builtin.toml`, compiled into
+//! the binary, in the same `[[platform]]` / `[[rule]]` format users write in their
+//! config. A user rule with a built-in rule's name replaces it, so a platform that
+//! changes its template is fixed by editing config, not by waiting for a release.
+//!
+//! A rule matches when every condition it states holds. Rules are tried by priority
+//! (higher first; user rules before built-ins of equal priority, then file order) and
+//! the first match wins. `condition` checks rules, `extract` reads the actor, link and
+//! template out of a matched message.
+
+mod condition;
+mod extract;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::{Actor, Kind, MailView};
+use condition::{CompiledRule, Mode, Verdict};
+pub use extract::{canonical_profile_url, url_host};
+
+const BUILTIN_RULES: &str = include_str!("builtin.toml");
+
+/// Where the actor's name comes from when no pattern names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorSource {
+    /// The From display name, unless it is the platform's own name.
+    #[default]
+    FromName,
+    /// The Reply-To name and address (blog comment mails reply to the commenter).
+    ReplyTo,
+    /// Only named groups in patterns; never a header.
+    Patterns,
+}
+
+/// One rule as written in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Unique name, e.g. "linkedin.invitation". Reusing a built-in name overrides it.
+    pub name: String,
+    /// Platform id, e.g. "linkedin". A new id adds a platform.
+    pub platform: String,
+    pub kind: Kind,
+    /// Higher is tried first (default 0); noise rules use it to win over broad ones.
+    #[serde(default)]
+    pub priority: i32,
+    /// Sender addresses ("invitations@linkedin.com"), domains ("@linkedin.com", which
+    /// also covers subdomains) or local parts at any domain ("wordpress@", for
+    /// self-hosted software). Any one must match the parsed address.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// Pattern on the From display name, with the named groups below.
+    pub from_name: Option<String>,
+    /// Header name → pattern; every one must match a value of that header. Named groups
+    /// `actor`, `handle` and `email` name the person.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Header name → pattern; the rule fails if any value of that header matches
+    /// (use "." for "header absent").
+    #[serde(default)]
+    pub not_headers: BTreeMap<String, String>,
+    /// Pattern on the decoded subject, with the named groups.
+    pub subject: Option<String>,
+    /// Pattern on the template id: the template header, or for mail whose headers
+    /// were stripped, the id the platform's links carry (`[[platform]] template_link`).
+    pub template: Option<String>,
+    /// Pattern on the plain-text body (HTML-only mail is converted first).
+    pub body: Option<String>,
+    /// Pattern on the plain-text body read only for its named groups; not a condition,
+    /// so a changed wording loses a detail, not the whole notification.
+    pub capture: Option<String>,
+    /// Pattern for the link to act on, searched in text then HTML; group `link` or the
+    /// whole match.
+    pub link: Option<String>,
+    /// Pattern for the actor's profile URL; group `url` or the whole match, `handle`.
+    pub profile: Option<String>,
+    /// Hosts (and their subdomains) a `link` or `profile` URL must be on.
+    #[serde(default)]
+    pub link_host: Vec<String>,
+    /// Profile URL built from the handle when the mail shows none: `"https://github.com/{handle}"`.
+    pub profile_url: Option<String>,
+    /// Header whose value is the template id (default: the platform's).
+    pub template_header: Option<String>,
+    /// Header whose value is the actor's handle (e.g. "X-GitHub-Sender").
+    pub handle_header: Option<String>,
+    /// Where the actor's name comes from when no pattern names it.
+    #[serde(default)]
+    pub actor_from: ActorSource,
+}
+
+/// A platform: which sender domains are its own (so a message from one that no rule
+/// understands becomes "unknown template" instead of vanishing, and so DKIM can be
+/// checked against them) and where its template id is found.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformSpec {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub domains: Vec<String>,
+    /// Header whose value is the template id, read for unknown templates too.
+    pub template_header: Option<String>,
+    /// Patterns with a `template` group that find the template id in links on the
+    /// platform's own domains, for mail whose headers were stripped by forwarding.
+    #[serde(default)]
+    pub template_link: Vec<String>,
+    /// Self-hosted software (Mastodon, WordPress): the sender's own domain is the
+    /// platform's for trust, since there is no one domain to pin.
+    #[serde(default)]
+    pub any_domain: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default, rename = "platform")]
+    platforms: Vec<PlatformSpec>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleSpec>,
+}
+
+/// The rules in force: user rules and built-ins in trial order, plus the platforms.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    /// Index into `platforms` of each rule's platform, looked up once here rather than
+    /// for every rule on every message.
+    rule_platform: Vec<Option<usize>>,
+    platforms: Vec<extract::CompiledPlatform>,
+}
+
+/// What the rules made of a message.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub platform: Option<String>,
+    pub kind: Kind,
+    pub actor: Option<Actor>,
+    pub link: Option<String>,
+    pub template: Option<String>,
+    pub rule: Option<String>,
+    pub explanation: Vec<String>,
+}
+
+impl RuleSet {
+    /// The built-in rules alone.
+    pub fn builtin() -> Self {
+        Self::with_user_rules(&[]).unwrap_or_else(|err| panic!("built-in rules are broken: {err}"))
+    }
+
+    /// User rules first (replacing built-ins of the same name), then the built-ins.
+    pub fn with_user_rules(user: &[RuleSpec]) -> Result<Self, String> {
+        Self::with_user_config(&[], user)
+    }
+
+    /// User platforms (replacing built-ins with the same id) and rules.
+    pub fn with_user_config(
+        user_platforms: &[PlatformSpec],
+        user: &[RuleSpec],
+    ) -> Result<Self, String> {
+        let file: RulesFile =
+            toml::from_str(BUILTIN_RULES).map_err(|e| format!("built-in rules: {e}"))?;
+        let mut platforms: Vec<PlatformSpec> = file
+            .platforms
+            .into_iter()
+            .filter(|p| !user_platforms.iter().any(|u| u.id == p.id))
+            .collect();
+        platforms.extend(user_platforms.iter().cloned());
+        for rule in user {
+            if !platforms.iter().any(|p| p.id == rule.platform) {
+                platforms.push(PlatformSpec {
+                    id: rule.platform.clone(),
+                    name: rule.platform.clone(),
+                    domains: Vec::new(),
+                    template_header: None,
+                    template_link: Vec::new(),
+                    any_domain: false,
+                });
+            }
+        }
+        let overridden: Vec<&str> = user.iter().map(|r| r.name.as_str()).collect();
+        let mut specs: Vec<(bool, RuleSpec)> = user.iter().cloned().map(|r| (true, r)).collect();
+        specs.extend(
+            file.rules
+                .into_iter()
+                .filter(|r| !overridden.contains(&r.name.as_str()))
+                .map(|r| (false, r)),
+        );
+        // Stable sort: priority, then user before built-in, then the order written.
+        specs.sort_by_key(|(user, spec)| (std::cmp::Reverse(spec.priority), !*user));
+        let rules = specs
+            .into_iter()
+            .map(|(_, spec)| CompiledRule::new(spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        let platforms = platforms
+            .into_iter()
+            .map(extract::CompiledPlatform::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        let rule_platform = rules
+            .iter()
+            .map(|r| platforms.iter().position(|p| p.spec.id == r.spec.platform))
+            .collect();
+        Ok(Self {
+            rules,
+            rule_platform,
+            platforms,
+        })
+    }
+
+    /// The domains a platform's mail is signed by, for the trust verdict; for
+    /// self-hosted software, the sender's own domain.
+    pub fn trust_domains(&self, id: &str, mail: &MailView) -> Vec<String> {
+        match self.platform(id) {
+            Some(p) if p.any_domain => mail.from_domain().map(str::to_string).into_iter().collect(),
+            Some(p) => p.domains.clone(),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn platform_domains(&self, id: &str) -> &[String] {
+        self.platform(id).map_or(&[], |p| p.domains.as_slice())
+    }
+
+    pub fn platform(&self, id: &str) -> Option<&PlatformSpec> {
+        self.compiled_platform(id).map(|p| &p.spec)
+    }
+
+    fn compiled_platform(&self, id: &str) -> Option<&extract::CompiledPlatform> {
+        self.platforms.iter().find(|p| p.spec.id == id)
+    }
+
+    pub fn platforms(&self) -> impl Iterator<Item = &PlatformSpec> {
+        self.platforms.iter().map(|p| &p.spec)
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Could this message be a notification, judging from its headers alone? True when
+    /// some rule's header conditions all hold (body conditions are assumed to), or the
+    /// sender's domain belongs to a known platform. Callers that fetch bodies lazily
+    /// (IMAP) can skip the body of everything else.
+    pub fn header_candidate(&self, headers: &MailView) -> bool {
+        self.known_sender(headers).is_some()
+            || self
+                .rules_with_platforms()
+                .any(|(rule, platform)| rule.check(headers, platform, Mode::HeadersOnly).matched)
+    }
+
+    fn rules_with_platforms(
+        &self,
+    ) -> impl Iterator<Item = (&CompiledRule, Option<&extract::CompiledPlatform>)> {
+        self.rules
+            .iter()
+            .zip(&self.rule_platform)
+            .map(|(rule, index)| (rule, index.and_then(|i| self.platforms.get(i))))
+    }
+
+    /// The platform whose domain the From address is in.
+    fn known_sender(&self, mail: &MailView) -> Option<&PlatformSpec> {
+        let domain = mail.from_domain()?;
+        self.platforms()
+            .find(|p| p.domains.iter().any(|d| domain_within(domain, d)))
+    }
+
+    /// The first rule that matches, and a one-line reason.
+    pub fn evaluate(&self, mail: &MailView) -> Outcome {
+        self.evaluate_in(mail, Mode::Full)
+    }
+
+    /// Like [`RuleSet::evaluate`], with every condition that held and, for a miss, the
+    /// rules that came closest and the condition that failed them.
+    pub fn explain(&self, mail: &MailView) -> Outcome {
+        self.evaluate_in(mail, Mode::Explain)
+    }
+
+    fn evaluate_in(&self, mail: &MailView, mode: Mode) -> Outcome {
+        let mut near: Vec<(usize, &str, Verdict)> = Vec::new();
+        for (rule, platform) in self.rules_with_platforms() {
+            let verdict = rule.check(mail, platform, mode);
+            if verdict.matched {
+                let mut outcome = extract::outcome(rule, mail, platform);
+                outcome.explanation.push(format!(
+                    "matched rule {:?} → {} {}",
+                    rule.spec.name, rule.spec.platform, rule.spec.kind
+                ));
+                outcome
+                    .explanation
+                    .extend(verdict.held.iter().map(|h| format!("  ✓ {h}")));
+                return outcome;
+            }
+            if !verdict.held.is_empty() {
+                near.push((verdict.held.len(), &rule.spec.name, verdict));
+            }
+        }
+        near.sort_by_key(|n| std::cmp::Reverse(n.0));
+        let mut explanation = Vec::new();
+        for (held, name, verdict) in near.iter().take(3) {
+            explanation.push(format!("closest: rule {name:?}, {held} condition(s) held"));
+            explanation.extend(verdict.held.iter().map(|h| format!("  ✓ {h}")));
+            if let Some(failed) = &verdict.failed {
+                explanation.push(format!("  ✗ {failed}"));
+            }
+        }
+        // A sender domain we know, but no rule: make the miss visible.
+        if let Some(platform) = self.known_sender(mail) {
+            let domain = mail.from_domain().unwrap_or_default();
+            explanation.insert(
+                0,
+                format!(
+                    "no rule matched, but {domain} belongs to {}: unknown template",
+                    platform.name
+                ),
+            );
+            let template = self
+                .compiled_platform(&platform.id)
+                .and_then(|p| p.template(mail, None));
+            return Outcome {
+                platform: Some(platform.id.clone()),
+                kind: Kind::UnknownTemplate,
+                template,
+                explanation,
+                ..Outcome::default()
+            };
+        }
+        explanation.insert(0, "no rule matched: not a notification".to_string());
+        Outcome {
+            explanation,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// "@linkedin.com" matches that domain and its subdomains, "wordpress@" that local
+/// part at any domain; anything else is an exact address. Matching is on the parsed
+/// address, so a display name cannot fake it. Runs for every rule on every message,
+/// so it does not allocate.
+pub fn sender_matches(want: &str, address: &str) -> bool {
+    let want = want.trim();
+    if let Some(domain) = want.strip_prefix('@') {
+        return address
+            .rsplit_once('@')
+            .is_some_and(|(_, got)| domain_within(got, domain));
+    }
+    if let Some(local) = want.strip_suffix('@') {
+        return address
+            .rsplit_once('@')
+            .is_some_and(|(got, _)| got.eq_ignore_ascii_case(local));
+    }
+    address.eq_ignore_ascii_case(want)
+}
+
+/// `got` is `domain` or one of its subdomains, ignoring ASCII case.
+pub fn domain_within(got: &str, domain: &str) -> bool {
+    let got = got.trim_end_matches('.');
+    let domain = domain.trim_start_matches('@');
+    let Some(split) = got.len().checked_sub(domain.len()) else {
+        return false;
+    };
+    match (got.get(..split), got.get(split..)) {
+        (Some(head), Some(tail)) => {
+            !domain.is_empty()
+                && tail.eq_ignore_ascii_case(domain)
+                && (head.is_empty() || head.ends_with('.'))
+        }
+        _ => false,
+    }
+}
+
+/// Config-time check of user platforms and rules: every pattern compiles, names are
+/// unique. On error returns (rule or platform name, message) so config can point at it.
+pub fn validate_user_rules(rules: &[RuleSpec]) -> Result<(), (String, String)> {
+    let mut seen = std::collections::BTreeSet::new();
+    for rule in rules {
+        if !seen.insert(rule.name.as_str()) {
+            return Err((
+                rule.name.clone(),
+                format!("two rules are named {:?}", rule.name),
+            ));
+        }
+        CompiledRule::new(rule.clone()).map_err(|e| (rule.name.clone(), e))?;
+    }
+    Ok(())
+}
+
+/// Config-time check of user platforms, like [`validate_user_rules`].
+pub fn validate_user_platforms(platforms: &[PlatformSpec]) -> Result<(), (String, String)> {
+    for platform in platforms {
+        extract::CompiledPlatform::new(platform.clone()).map_err(|e| (platform.id.clone(), e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_load() {
+        let rules = RuleSet::builtin();
+        assert!(rules.rule_count() >= 8);
+        assert!(rules.platform("linkedin").is_some());
+    }
+
+    #[test]
+    fn sender_matching_uses_the_address_only() {
+        assert!(sender_matches("@linkedin.com", "invitations@linkedin.com"));
+        assert!(sender_matches("@linkedin.com", "x@e.linkedin.com"));
+        assert!(!sender_matches("@linkedin.com", "x@evillinkedin.com"));
+        assert!(!sender_matches(
+            "@linkedin.com",
+            "x@linkedin.com.evil.example"
+        ));
+        assert!(!sender_matches(
+            "@linkedin.com",
+            "\"a@linkedin.com x\"@evil.example"
+        ));
+        assert!(sender_matches(
+            "invitations@linkedin.com",
+            "invitations@linkedin.com"
+        ));
+    }
+
+    #[test]
+    fn user_rule_overrides_and_priority_orders() {
+        let user: Vec<RuleSpec> = toml::from_str::<RulesFile>(
+            r#"
+            [[rule]]
+            name = "linkedin.invitation"
+            platform = "linkedin"
+            kind = "noise"
+            from = ["invitations@linkedin.com"]
+            "#,
+        )
+        .unwrap()
+        .rules;
+        let rules = RuleSet::with_user_rules(&user).unwrap();
+        let overridden: Vec<_> = rules
+            .rules
+            .iter()
+            .filter(|r| r.spec.name == "linkedin.invitation")
+            .collect();
+        assert_eq!(overridden.len(), 1);
+        assert_eq!(overridden[0].spec.kind, Kind::Noise);
+        let priorities: Vec<i32> = rules.rules.iter().map(|r| r.spec.priority).collect();
+        assert!(priorities.windows(2).all(|w| w[0] >= w[1]));
+    }
+}
