@@ -5,6 +5,7 @@
 //! hands the rules the fields they match on, and decides how far to trust the result.
 
 pub mod message;
+pub mod prefilter;
 pub mod rules;
 pub mod trust;
 

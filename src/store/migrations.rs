@@ -96,6 +96,19 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: IMAP messages that vanished between the header and the body fetch (expunged by
+    // another client), so they are counted and never retried.
+    r#"
+    CREATE TABLE imap_skipped (
+        source TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        skipped_at INTEGER NOT NULL,
+        PRIMARY KEY (source, folder, uidvalidity, uid)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,102 @@
+//! Secrets (passwords, OAuth tokens) in one wrapper whose Debug and Display print "***",
+//! so a secret cannot reach a log line or an error message by accident. They come from a
+//! file (systemd credentials) or a command's output, never from the command line.
+
+use std::fmt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value itself, for the one place that sends it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The file's contents without the trailing newline editors and `echo` add.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the secret file {}", path.display()))?;
+        let value = text.trim_end_matches(['\r', '\n']);
+        if value.is_empty() {
+            bail!("the secret file {} is empty", path.display());
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    /// The first line a shell command prints (`pass show mail` prints the password
+    /// first). The command's stderr passes through; its stdout is never logged.
+    pub async fn from_command(command: &str) -> Result<Self> {
+        let output = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .await
+            .context("cannot run password_command")?;
+        if !output.status.success() {
+            bail!("password_command failed ({})", output.status);
+        }
+        let text = String::from_utf8(output.stdout)
+            .context("password_command printed something that is not UTF-8")?;
+        let first = text.lines().next().unwrap_or_default();
+        if first.is_empty() {
+            bail!("password_command printed nothing");
+        }
+        Ok(Self(first.to_string()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_printed() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(
+            format!("{secret} {secret:?} {:?}", Some(&secret)),
+            "*** *** Some(***)"
+        );
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn file_loses_its_newline() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "pw with space\n").unwrap();
+        assert_eq!(Secret::from_file(&path).unwrap().expose(), "pw with space");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(Secret::from_file(&path).is_err());
+    }
+
+    #[tokio::test]
+    async fn command_first_line() {
+        let secret = Secret::from_command("printf 'abc\\nuser: x\\n'")
+            .await
+            .unwrap();
+        assert_eq!(secret.expose(), "abc");
+        assert!(Secret::from_command("exit 3").await.is_err());
+    }
+}
