@@ -13,16 +13,19 @@
 //!
 //! [`pipeline`] is the one path every message takes; [`cli`] is the command line.
 
+pub mod backoff;
 pub mod calendar;
 pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod digest;
 pub mod duration;
 pub mod pipeline;
 pub mod plan;
+pub mod secret;
 pub mod source;
 pub mod store;
 pub mod web;

@@ -162,7 +162,11 @@ pub fn main() -> ExitCode {
 fn init_logging(daemon: bool) {
     let default = if daemon { "nudged=info" } else { "nudged=warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // async-imap traces every command it sends, LOGIN and AUTHENTICATE included, and
+        // every message it receives: never let those through, whatever RUST_LOG says.
+        .add_directive("async_imap=info".parse().expect("a valid directive"))
+        .add_directive("imap_proto=info".parse().expect("a valid directive"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
