@@ -4,20 +4,20 @@
 //! repeats at most one batch, and Message-ID uniqueness makes the repeat harmless.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use async_imap::error::Error as ImapError;
 use futures_util::TryStreamExt;
 
+use super::commit::Committer;
 use super::connect::{Session, log_alerts};
 use super::{FolderRole, SyncContext};
 use crate::classify::message::MAX_BODY_BYTES;
 use crate::classify::prefilter::could_be_notification;
 use crate::config::SourceConfig;
-use crate::pipeline::{Ingest, SentMail, record_sent};
+use crate::pipeline::SentMail;
 use crate::source::SourceReport;
-use crate::store::{MailboxState, sync_state};
+use crate::store::MailboxState;
 
 /// UIDs per FETCH command.
 const BATCH: usize = 500;
@@ -25,7 +25,7 @@ const BATCH: usize = 500;
 const BODY_BYTES_PER_COMMIT: u64 = 4 * 1024 * 1024;
 
 /// What became of one UID in a batch.
-enum Item {
+pub(super) enum Item {
     /// Not a notification candidate: only its headers were read.
     Passed,
     Message(Vec<u8>),
@@ -104,23 +104,35 @@ pub async fn sync_folder(
         last_seen_uid: from_uid.saturating_sub(1),
         highest_modseq: mailbox.highest_modseq,
     };
+    // Each batch's commit runs on the blocking pool while the next batch is fetched.
+    let mut committer = Committer::new(ctx, &source.name, folder);
     for chunk in uids.chunks(BATCH) {
         if ctx.shutdown.is_cancelled() {
-            return Ok(());
+            break;
         }
-        let looks = first_look(session, ctx, chunk).await?;
-        sync_batch(
-            session,
-            ctx,
-            source,
-            folder,
-            role,
-            &looks,
-            chunk,
-            &mut cursor,
-            report,
-        )
-        .await?;
+        let batch = match first_look(session, ctx, chunk).await {
+            Ok(looks) => {
+                let mut batch = Batch {
+                    session: &mut *session,
+                    ctx,
+                    folder,
+                    role,
+                    committer: &mut committer,
+                    report: &mut *report,
+                };
+                batch.sync(&looks, chunk, &mut cursor).await
+            }
+            Err(err) => Err(err),
+        };
+        if let Err(err) = batch {
+            // What was fetched before the failure still lands.
+            committer.finish(report).await?;
+            return Err(err);
+        }
+    }
+    committer.finish(report).await?;
+    if ctx.shutdown.is_cancelled() {
+        return Ok(());
     }
     // Every UID below UIDNEXT existed when we searched; those outside the backfill
     // window need no look, so the cursor may pass them (and a fresh folder with nothing
@@ -128,7 +140,8 @@ pub async fn sync_folder(
     let top = mailbox.uid_next.map_or(0, |next| next.saturating_sub(1));
     if top > cursor.last_seen_uid || known.is_none_or(|k| k.uidvalidity != uidvalidity) {
         cursor.last_seen_uid = cursor.last_seen_uid.max(top);
-        commit(ctx, source, folder, cursor, Vec::new(), report).await?;
+        committer.submit(cursor, Vec::new(), report).await?;
+        committer.finish(report).await?;
     }
     Ok(())
 }
@@ -162,51 +175,62 @@ async fn first_look(
     Ok(looks)
 }
 
-/// Decide, fetch what is needed and commit one batch, in parts that bound memory.
-#[allow(clippy::too_many_arguments)]
-async fn sync_batch(
-    session: &mut Session,
-    ctx: &SyncContext,
-    source: &SourceConfig,
-    folder: &str,
+/// One batch of UIDs on its way from first look to commit.
+struct Batch<'a> {
+    session: &'a mut Session,
+    ctx: &'a SyncContext,
+    folder: &'a str,
     role: FolderRole,
-    looks: &[FirstLook],
-    chunk: &[u32],
-    cursor: &mut MailboxState,
-    report: &mut SourceReport,
-) -> Result<()> {
-    let mut part: Vec<&FirstLook> = Vec::new();
-    let mut part_bytes = 0u64;
-    let candidate = |look: &FirstLook| {
-        role == FolderRole::Notifications && could_be_notification(&look.headers, &ctx.prefilter)
-    };
-    for (index, look) in looks.iter().enumerate() {
-        if candidate(look) {
-            part_bytes += u64::from(look.size.min(MAX_BODY_BYTES as u32));
+    committer: &'a mut Committer,
+    report: &'a mut SourceReport,
+}
+
+impl Batch<'_> {
+    /// Decide, fetch what is needed and commit, in parts that bound memory.
+    async fn sync(
+        &mut self,
+        looks: &[FirstLook],
+        chunk: &[u32],
+        cursor: &mut MailboxState,
+    ) -> Result<()> {
+        let (ctx, role) = (self.ctx, self.role);
+        let candidate = |look: &FirstLook| {
+            role == FolderRole::Notifications
+                && could_be_notification(&look.headers, &ctx.prefilter)
+        };
+        let mut part: Vec<&FirstLook> = Vec::new();
+        let mut part_bytes = 0u64;
+        for (index, look) in looks.iter().enumerate() {
+            if candidate(look) {
+                part_bytes += u64::from(look.size.min(MAX_BODY_BYTES as u32));
+            }
+            part.push(look);
+            let last = index + 1 == looks.len();
+            if part_bytes >= BODY_BYTES_PER_COMMIT || last {
+                // The cursor may pass UIDs the header fetch did not return (already gone).
+                let upto = if last {
+                    chunk.last().copied().unwrap_or(look.uid)
+                } else {
+                    look.uid
+                };
+                let items =
+                    resolve(self.session, ctx, self.folder, role, &part, &candidate).await?;
+                cursor.last_seen_uid = cursor.last_seen_uid.max(upto);
+                self.committer.submit(*cursor, items, self.report).await?;
+                part.clear();
+                part_bytes = 0;
+            }
         }
-        part.push(look);
-        let last = index + 1 == looks.len();
-        if part_bytes >= BODY_BYTES_PER_COMMIT || last {
-            // The cursor may pass UIDs the header fetch did not return (already gone).
-            let upto = if last {
-                chunk.last().copied().unwrap_or(look.uid)
-            } else {
-                look.uid
-            };
-            let items = resolve(session, ctx, folder, role, &part, &candidate).await?;
+        if looks.is_empty()
+            && let Some(&upto) = chunk.last()
+        {
             cursor.last_seen_uid = cursor.last_seen_uid.max(upto);
-            commit(ctx, source, folder, *cursor, items, report).await?;
-            part.clear();
-            part_bytes = 0;
+            self.committer
+                .submit(*cursor, Vec::new(), self.report)
+                .await?;
         }
+        Ok(())
     }
-    if looks.is_empty()
-        && let Some(&upto) = chunk.last()
-    {
-        cursor.last_seen_uid = cursor.last_seen_uid.max(upto);
-        commit(ctx, source, folder, *cursor, Vec::new(), report).await?;
-    }
-    Ok(())
 }
 
 /// Turn first looks into items: bodies for candidates, recipients for sent mail.
@@ -287,74 +311,6 @@ async fn fetch_into(
         if let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) {
             bodies.insert(uid, body.to_vec());
         }
-    }
-    Ok(())
-}
-
-/// Results and cursor in one transaction.
-async fn commit(
-    ctx: &SyncContext,
-    source: &SourceConfig,
-    folder: &str,
-    cursor: MailboxState,
-    items: Vec<Item>,
-    report: &mut SourceReport,
-) -> Result<()> {
-    let (name, fname) = (source.name.clone(), folder.to_string());
-    let (config, rules) = (Arc::clone(&ctx.config), Arc::clone(&ctx.rules));
-    let now = ctx.clock.now();
-    let (ingested, passed, sent, skipped) = ctx
-        .store
-        .run(move |store| {
-            store.write(|tx| {
-                let ingest = Ingest {
-                    rules: &rules,
-                    config: &config,
-                    now,
-                };
-                let (mut ingested, mut passed, mut sent, mut skipped) = (Vec::new(), 0, (0, 0), 0);
-                for item in items {
-                    match item {
-                        Item::Passed => passed += 1,
-                        Item::Message(raw) => ingested.push(ingest.message(tx, &raw)?),
-                        Item::Sent(mail) => {
-                            let (reached, closed) = record_sent(tx, &mail, now)?;
-                            sent = (sent.0 + reached, sent.1 + closed);
-                            passed += 1;
-                        }
-                        Item::Skipped(uid, reason) => {
-                            sync_state::record_skipped(
-                                tx,
-                                &name,
-                                &fname,
-                                cursor.uidvalidity,
-                                uid,
-                                reason,
-                                now.timestamp(),
-                            )?;
-                            skipped += 1;
-                        }
-                    }
-                }
-                sync_state::set_mailbox_state(tx, &name, &fname, cursor)?;
-                Ok::<_, anyhow::Error>((ingested, passed, sent, skipped))
-            })
-        })
-        .await?;
-    for one in &ingested {
-        report.count(one);
-    }
-    report.messages += passed + skipped;
-    report.skipped += skipped;
-    report.sent_contacts += sent.0;
-    report.closed_by_sent += sent.1;
-    if skipped > 0 {
-        tracing::info!(
-            source = source.name,
-            folder,
-            skipped,
-            "messages vanished between header and body fetch; recorded, not retried"
-        );
     }
     Ok(())
 }
