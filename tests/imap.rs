@@ -674,3 +674,36 @@ fn check_source_lists_folders_and_capabilities() {
         "{report:?}"
     );
 }
+
+#[test]
+fn without_idle_the_folder_is_polled_and_two_accounts_share_one_daemon() {
+    let dovecot = Dovecot::start_with(|o| o.tls = false);
+    let setup = Setup::new(
+        "nina",
+        &format!(
+            "{}idle = false\npoll_interval = \"1s\"\nfolders = [\"INBOX\", \"Work\"]\n\n\
+             [[source]]\nname = \"second\"\nkind = \"imap\"\nusername = \"oscar\"\n{}",
+            plain_source(dovecot.imap_port()),
+            plain_source(dovecot.imap_port())
+        ),
+    );
+    dovecot.append("nina", "Work", &ordinary(1));
+    let daemon = setup.spawn();
+    daemon.wait_for_log(
+        "first sync of every source finished",
+        Duration::from_secs(10),
+    );
+    assert!(
+        daemon
+            .log()
+            .contains("idle\u{1b}[0m\u{1b}[2m=\u{1b}[0mfalse")
+            || daemon.log().contains("idle=false")
+    );
+    dovecot.append("nina", "INBOX", &notification(1));
+    dovecot.append("nina", "Work", &notification(2));
+    dovecot.append("oscar", "INBOX", &notification(3));
+    wait_until("all three logged", Duration::from_secs(15), || {
+        setup.interactions() == 3
+    });
+    assert_eq!(count(&setup.db(), "SELECT count(*) FROM mailbox_state"), 3);
+}

@@ -30,11 +30,12 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         .into());
     }
     RuleSet::with_user_rules(&ctx.config.rules).map_err(UsageError)?;
-    // One thread is plenty for a few mail connections and keeps the daemon small; the
-    // database work runs on the blocking pool.
+    // One thread is plenty for a few mail connections and keeps the daemon small. The
+    // database work runs on the blocking pool; one thread there too, since the store is
+    // one writer anyway (and every extra thread costs a malloc arena of resident memory).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .max_blocking_threads(4)
+        .max_blocking_threads(1)
         .build()?;
     let shutdown = CancellationToken::new();
     let daemon = Daemon::new(

@@ -92,6 +92,7 @@ pub async fn sync_source_once(ctx: &SyncContext, source: &SourceConfig) -> Resul
             &folder,
             role,
             condstore,
+            &mut None,
             &mut report,
         )
         .await;

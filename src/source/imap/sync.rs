@@ -40,8 +40,16 @@ struct FirstLook {
     headers: Vec<u8>,
 }
 
+/// UIDs per UID SEARCH: bounds the size of one answer (and our memory) in big folders.
+const SEARCH_WINDOW: u32 = 10_000;
+
 /// Sync one folder up to what the server holds now. Returns early, with everything
 /// up to the last batch committed, when shutdown is requested.
+///
+/// `selected` is the UIDVALIDITY of the folder this session has selected, if any: right
+/// after IDLE reported news it is still selected and a new SELECT (costly in a big
+/// Maildir) is skipped. `None` makes this pass SELECT, and records what it found.
+#[allow(clippy::too_many_arguments)]
 pub async fn sync_folder(
     session: &mut Session,
     ctx: &SyncContext,
@@ -49,18 +57,26 @@ pub async fn sync_folder(
     folder: &str,
     role: FolderRole,
     condstore: bool,
+    selected: &mut Option<u32>,
     report: &mut SourceReport,
 ) -> Result<()> {
-    let mailbox = if condstore {
-        session.select_condstore(folder).await
-    } else {
-        session.select(folder).await
-    }
-    .with_context(|| format!("cannot open folder {folder:?}"))?;
-    log_alerts(session);
-    let uidvalidity = mailbox
-        .uid_validity
-        .with_context(|| format!("the server gave no UIDVALIDITY for {folder:?}"))?;
+    let (uidvalidity, uid_next, modseq) = match *selected {
+        Some(uidvalidity) => (uidvalidity, None, None),
+        None => {
+            let mailbox = if condstore {
+                session.select_condstore(folder).await
+            } else {
+                session.select(folder).await
+            }
+            .with_context(|| format!("cannot open folder {folder:?}"))?;
+            log_alerts(session);
+            let uidvalidity = mailbox
+                .uid_validity
+                .with_context(|| format!("the server gave no UIDVALIDITY for {folder:?}"))?;
+            *selected = Some(uidvalidity);
+            (uidvalidity, mailbox.uid_next, mailbox.highest_modseq)
+        }
+    };
     let (name, fname) = (source.name.clone(), folder.to_string());
     let known = ctx
         .store
@@ -69,10 +85,7 @@ pub async fn sync_folder(
     let from_uid = match known {
         Some(state) if state.uidvalidity == uidvalidity => {
             // UIDNEXT says nothing arrived since the cursor: no search, no fetch.
-            if mailbox
-                .uid_next
-                .is_some_and(|next| next <= state.last_seen_uid + 1)
-            {
+            if uid_next.is_some_and(|next| next <= state.last_seen_uid + 1) {
                 return Ok(());
             }
             state.last_seen_uid + 1
@@ -91,53 +104,67 @@ pub async fn sync_folder(
     };
     let since =
         ctx.clock.now() - chrono::Duration::days(i64::from(source.backfill_days.unwrap_or(30)));
-    let query = format!("UID {from_uid}:* SINCE {}", since.format("%d-%b-%Y"));
-    let found = session
-        .uid_search(&query)
-        .await
-        .with_context(|| format!("UID SEARCH in {folder:?} failed"))?;
-    // `UID n:*` always matches the last message, even when its UID is below n.
-    let mut uids: Vec<u32> = found.into_iter().filter(|uid| *uid >= from_uid).collect();
-    uids.sort_unstable();
     let mut cursor = MailboxState {
         uidvalidity,
         last_seen_uid: from_uid.saturating_sub(1),
-        highest_modseq: mailbox.highest_modseq,
+        highest_modseq: modseq.or(known.and_then(|k| k.highest_modseq)),
     };
     // Each batch's commit runs on the blocking pool while the next batch is fetched.
     let mut committer = Committer::new(ctx, &source.name, folder);
-    for chunk in uids.chunks(BATCH) {
-        if ctx.shutdown.is_cancelled() {
-            break;
-        }
-        let batch = match first_look(session, ctx, chunk).await {
-            Ok(looks) => {
-                let mut batch = Batch {
-                    session: &mut *session,
-                    ctx,
-                    folder,
-                    role,
-                    committer: &mut committer,
-                    report: &mut *report,
-                };
-                batch.sync(&looks, chunk, &mut cursor).await
-            }
-            Err(err) => Err(err),
+    let top = uid_next.map(|next| next.saturating_sub(1));
+    let mut low = from_uid;
+    let searched = loop {
+        // Windows up to what SELECT saw, then one open-ended search for what came since.
+        let (high, open) = match top {
+            Some(top) if low <= top => (top.min(low.saturating_add(SEARCH_WINDOW - 1)), false),
+            _ => (u32::MAX, true),
         };
-        if let Err(err) = batch {
-            // What was fetched before the failure still lands.
-            committer.finish(report).await?;
-            return Err(err);
+        let range = if open {
+            format!("{low}:*")
+        } else {
+            format!("{low}:{high}")
+        };
+        let query = format!("UID {range} SINCE {}", since.format("%d-%b-%Y"));
+        let found = match session.uid_search(&query).await {
+            Ok(found) => found,
+            Err(err) => {
+                break Err(
+                    anyhow::Error::new(err).context(format!("UID SEARCH in {folder:?} failed"))
+                );
+            }
+        };
+        // `UID n:*` always matches the last message, even when its UID is below n.
+        let mut uids: Vec<u32> = found
+            .into_iter()
+            .filter(|uid| (low..=high).contains(uid))
+            .collect();
+        uids.sort_unstable();
+        let mut batches = Batches {
+            session: &mut *session,
+            ctx,
+            folder,
+            role,
+            committer: &mut committer,
+            report: &mut *report,
+        };
+        if let Err(err) = batches.sync(&uids, &mut cursor).await {
+            break Err(err);
         }
-    }
+        if open || ctx.shutdown.is_cancelled() {
+            break Ok(());
+        }
+        low = high.saturating_add(1);
+    };
+    // What was fetched before a failure still lands.
     committer.finish(report).await?;
+    searched?;
     if ctx.shutdown.is_cancelled() {
         return Ok(());
     }
     // Every UID below UIDNEXT existed when we searched; those outside the backfill
     // window need no look, so the cursor may pass them (and a fresh folder with nothing
     // to read gets its state now, making the next start an incremental one).
-    let top = mailbox.uid_next.map_or(0, |next| next.saturating_sub(1));
+    let top = top.unwrap_or(0);
     if top > cursor.last_seen_uid || known.is_none_or(|k| k.uidvalidity != uidvalidity) {
         cursor.last_seen_uid = cursor.last_seen_uid.max(top);
         committer.submit(cursor, Vec::new(), report).await?;
@@ -175,8 +202,8 @@ async fn first_look(
     Ok(looks)
 }
 
-/// One batch of UIDs on its way from first look to commit.
-struct Batch<'a> {
+/// UIDs on their way from first look to commit, batch by batch.
+struct Batches<'a> {
     session: &'a mut Session,
     ctx: &'a SyncContext,
     folder: &'a str,
@@ -185,9 +212,20 @@ struct Batch<'a> {
     report: &'a mut SourceReport,
 }
 
-impl Batch<'_> {
-    /// Decide, fetch what is needed and commit, in parts that bound memory.
-    async fn sync(
+impl Batches<'_> {
+    async fn sync(&mut self, uids: &[u32], cursor: &mut MailboxState) -> Result<()> {
+        for chunk in uids.chunks(BATCH) {
+            if self.ctx.shutdown.is_cancelled() {
+                break;
+            }
+            let looks = first_look(self.session, self.ctx, chunk).await?;
+            self.batch(&looks, chunk, cursor).await?;
+        }
+        Ok(())
+    }
+
+    /// Decide, fetch what is needed and commit one batch, in parts that bound memory.
+    async fn batch(
         &mut self,
         looks: &[FirstLook],
         chunk: &[u32],

@@ -90,6 +90,9 @@ async fn session(
     let renew_by = connected.renew_by;
     let mut session = connected.session;
     tracing::info!(source = source.name, folder, idle = use_idle, "connected");
+    // The folder this session has selected: kept across an IDLE that brought news, so
+    // the sync after it needs no new SELECT; cleared to re-check UIDVALIDITY otherwise.
+    let mut selected = None;
     loop {
         let mut report = SourceReport::new(&source.name);
         sync::sync_folder(
@@ -99,6 +102,7 @@ async fn session(
             folder,
             role,
             condstore,
+            &mut selected,
             &mut report,
         )
         .await?;
@@ -123,31 +127,44 @@ async fn session(
             logout(session).await;
             return Ok(Ended::Renew);
         }
-        let shutdown = if use_idle {
-            let (back, shutdown) = idle(session, ctx, source, renew_by).await?;
+        let woke = if use_idle {
+            let (back, woke) = idle(session, ctx, source, renew_by).await?;
             session = back;
-            shutdown
+            woke
         } else {
             tokio::select! {
-                () = tokio::time::sleep(source.poll_interval()) => false,
-                () = ctx.shutdown.cancelled() => true,
+                () = tokio::time::sleep(source.poll_interval()) => Woke::Quiet,
+                () = ctx.shutdown.cancelled() => Woke::Shutdown,
             }
         };
-        if shutdown {
+        if woke != Woke::News {
+            selected = None;
+        }
+        if woke == Woke::Shutdown {
             logout(session).await;
             return Ok(Ended::Shutdown);
         }
     }
 }
 
+/// Why waiting for mail ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woke {
+    /// IDLE reported a change in the selected folder.
+    News,
+    /// Time passed (poll interval, IDLE silence or re-issue).
+    Quiet,
+    Shutdown,
+}
+
 /// IDLE until the server reports something, goes silent for `idle_timeout`, 25 minutes
-/// pass, or shutdown is asked for; then DONE. Returns the session and whether to stop.
+/// pass, or shutdown is asked for; then DONE.
 async fn idle(
     session: Session,
     ctx: &SyncContext,
     source: &SourceConfig,
     renew_by: Option<Instant>,
-) -> Result<(Session, bool)> {
+) -> Result<(Session, Woke)> {
     let mut handle = session.idle();
     handle.init().await?;
     // While idling, silence is expected: IDLE's own timer watches it instead.
@@ -155,19 +172,19 @@ async fn idle(
     let longest = renew_by.map_or(IDLE_REISSUE, |at| {
         IDLE_REISSUE.min(at.saturating_duration_since(Instant::now()))
     });
-    let shutdown = {
+    let woke = {
         let (wait, _interrupt) = handle.wait_with_timeout(source.idle_timeout());
         tokio::select! {
-            waited = tokio::time::timeout(longest, wait) => {
-                match waited {
-                    Ok(Ok(IdleResponse::NewData(_))) => tracing::debug!("IDLE: news from the server"),
-                    Ok(Ok(IdleResponse::Timeout)) => tracing::debug!("IDLE: server silent, re-issuing"),
-                    Ok(Ok(IdleResponse::ManualInterrupt)) | Err(_) => {}
-                    Ok(Err(err)) => return Err(anyhow!(err).context("IDLE failed")),
+            waited = tokio::time::timeout(longest, wait) => match waited {
+                Ok(Ok(IdleResponse::NewData(_))) => Woke::News,
+                Ok(Ok(IdleResponse::Timeout)) => {
+                    tracing::debug!("IDLE: server silent, re-issuing");
+                    Woke::Quiet
                 }
-                false
-            }
-            () = ctx.shutdown.cancelled() => true,
+                Ok(Ok(IdleResponse::ManualInterrupt)) | Err(_) => Woke::Quiet,
+                Ok(Err(err)) => return Err(anyhow!(err).context("IDLE failed")),
+            },
+            () = ctx.shutdown.cancelled() => Woke::Shutdown,
         }
     };
     handle.as_mut().set_timeout(Some(source.read_timeout()));
@@ -176,5 +193,5 @@ async fn idle(
         .map_err(|_| anyhow!("the server did not answer DONE within 15 s"))?
         .map_err(|err| anyhow!(err).context("leaving IDLE failed"))?;
     connect::log_alerts(&session);
-    Ok((session, shutdown))
+    Ok((session, woke))
 }
