@@ -95,6 +95,7 @@ async fn session(
     let mut selected = None;
     loop {
         let mut report = SourceReport::new(&source.name);
+        let started = Instant::now();
         sync::sync_folder(
             &mut session,
             ctx,
@@ -113,6 +114,7 @@ async fn session(
                 messages = report.messages,
                 logged = report.logged,
                 planned = report.planned,
+                took_ms = started.elapsed().as_millis() as u64,
                 "synced"
             );
         }
