@@ -289,7 +289,7 @@ fn main() {
     let start = Instant::now();
     let daemon_log = daemon_dir.path().join("daemon.log");
     let mut child = nudged(&daemon_config, &["run"])
-        .env("RUST_LOG", "nudged=info")
+        .env("RUST_LOG", "nudged=debug")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&daemon_log).unwrap())
         .spawn()
@@ -337,6 +337,14 @@ fn main() {
     let backfill_pass = passes.first().copied().unwrap_or(0);
     let mut passes = passes.split_off(1.min(passes.len()));
     passes.sort_unstable();
+    let phases: Vec<&str> = log.lines().filter(|l| l.contains("sync phases")).collect();
+    if let Some(last) = phases.last() {
+        let clean = regex::Regex::new(r"\x1b\[[0-9;]*m").unwrap();
+        println!("last sync pass, by phase: {}", clean.replace_all(last, ""));
+        if let Some(mid) = phases.get(phases.len() / 2) {
+            println!("a middle one: {}", clean.replace_all(mid, ""));
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
     from_start.sort();

@@ -60,6 +60,7 @@ pub async fn sync_folder(
     selected: &mut Option<u32>,
     report: &mut SourceReport,
 ) -> Result<()> {
+    let started = std::time::Instant::now();
     let (uidvalidity, uid_next, modseq) = match *selected {
         Some(uidvalidity) => (uidvalidity, None, None),
         None => {
@@ -113,6 +114,10 @@ pub async fn sync_folder(
     let mut committer = Committer::new(ctx, &source.name, folder);
     let top = uid_next.map(|next| next.saturating_sub(1));
     let mut low = from_uid;
+    let mut phases = Phases {
+        select: started.elapsed(),
+        ..Phases::default()
+    };
     let searched = loop {
         // Windows up to what SELECT saw, then one open-ended search for what came since.
         let (high, open) = match top {
@@ -125,7 +130,10 @@ pub async fn sync_folder(
             format!("{low}:{high}")
         };
         let query = format!("UID {range} SINCE {}", since.format("%d-%b-%Y"));
-        let found = match session.uid_search(&query).await {
+        let search_started = std::time::Instant::now();
+        let found = session.uid_search(&query).await;
+        phases.search += search_started.elapsed();
+        let found = match found {
             Ok(found) => found,
             Err(err) => {
                 break Err(
@@ -140,6 +148,7 @@ pub async fn sync_folder(
             .collect();
         uids.sort_unstable();
         let mut batches = Batches {
+            phases: &mut phases,
             session: &mut *session,
             ctx,
             folder,
@@ -156,7 +165,18 @@ pub async fn sync_folder(
         low = high.saturating_add(1);
     };
     // What was fetched before a failure still lands.
+    let waited = std::time::Instant::now();
     committer.finish(report).await?;
+    phases.commit_wait += waited.elapsed();
+    tracing::debug!(
+        folder,
+        select_ms = phases.select.as_millis() as u64,
+        search_ms = phases.search.as_millis() as u64,
+        headers_ms = phases.headers.as_millis() as u64,
+        bodies_ms = phases.bodies.as_millis() as u64,
+        commit_wait_ms = phases.commit_wait.as_millis() as u64,
+        "sync phases"
+    );
     searched?;
     if ctx.shutdown.is_cancelled() {
         return Ok(());
@@ -202,8 +222,21 @@ async fn first_look(
     Ok(looks)
 }
 
+/// Where a sync pass spent its time, for the debug log.
+#[derive(Default)]
+struct Phases {
+    /// SELECT and reading the cursor.
+    select: std::time::Duration,
+    search: std::time::Duration,
+    headers: std::time::Duration,
+    bodies: std::time::Duration,
+    /// Waiting for a commit that did not finish behind the next fetch.
+    commit_wait: std::time::Duration,
+}
+
 /// UIDs on their way from first look to commit, batch by batch.
 struct Batches<'a> {
+    phases: &'a mut Phases,
     session: &'a mut Session,
     ctx: &'a SyncContext,
     folder: &'a str,
@@ -218,7 +251,9 @@ impl Batches<'_> {
             if self.ctx.shutdown.is_cancelled() {
                 break;
             }
+            let fetch_started = std::time::Instant::now();
             let looks = first_look(self.session, self.ctx, chunk).await?;
+            self.phases.headers += fetch_started.elapsed();
             self.batch(&looks, chunk, cursor).await?;
         }
         Ok(())
@@ -251,10 +286,14 @@ impl Batches<'_> {
                 } else {
                     look.uid
                 };
+                let fetch_started = std::time::Instant::now();
                 let items =
                     resolve(self.session, ctx, self.folder, role, &part, &candidate).await?;
                 cursor.last_seen_uid = cursor.last_seen_uid.max(upto);
+                self.phases.bodies += fetch_started.elapsed();
+                let waited = std::time::Instant::now();
                 self.committer.submit(*cursor, items, self.report).await?;
+                self.phases.commit_wait += waited.elapsed();
                 part.clear();
                 part_bytes = 0;
             }
