@@ -85,8 +85,54 @@ pub struct SourceConfig {
     pub folders: Option<Vec<String>>,
     pub sent_folder: Option<String>,
     pub backfill_days: Option<u32>,
+    /// XOAUTH2 instead of a password.
+    pub oauth2: Option<OAuth2Config>,
+    /// `false` polls every `poll_interval` even when the server offers IDLE.
+    pub idle: Option<bool>,
+    /// Leave and re-issue IDLE after this long without a word from the server.
+    pub idle_timeout: Option<HumanDuration>,
+    /// Outside IDLE, a server silent this long is taken for a dead connection.
+    pub read_timeout: Option<HumanDuration>,
+    /// How often to look for new mail on servers without IDLE.
+    pub poll_interval: Option<HumanDuration>,
     // maildir
     pub path: Option<PathBuf>,
+}
+
+/// XOAUTH2 log-in: an access token fetched with a refresh token from the provider's
+/// token endpoint on every connect, or read from `access_token_file` (kept fresh by
+/// another program).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub refresh_token_file: Option<PathBuf>,
+    pub access_token_file: Option<PathBuf>,
+}
+
+impl SourceConfig {
+    /// IMAP timing, with the defaults documented in config.sample.toml.
+    pub fn idle_timeout(&self) -> std::time::Duration {
+        to_std(self.idle_timeout, 10 * 60)
+    }
+
+    pub fn read_timeout(&self) -> std::time::Duration {
+        to_std(self.read_timeout, 60)
+    }
+
+    pub fn poll_interval(&self) -> std::time::Duration {
+        to_std(self.poll_interval, 5 * 60)
+    }
+}
+
+fn to_std(value: Option<HumanDuration>, default_secs: u64) -> std::time::Duration {
+    value
+        .and_then(|d| d.to_chrono().to_std().ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(std::time::Duration::from_secs(default_secs))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -448,13 +494,24 @@ impl Config {
                             format!("source {:?}: kind = \"imap\" needs username", source.name),
                         );
                     }
-                    if source.password_command.is_none() && source.password_file.is_none() {
+                    if source.password_command.is_none()
+                        && source.password_file.is_none()
+                        && source.oauth2.is_none()
+                    {
                         return fail(
                             &locate,
                             format!(
-                                "source {:?}: set password_file (e.g. a systemd credential) or password_command; a password is never written in the config",
+                                "source {:?}: set password_file (e.g. a systemd credential), password_command or an [source.oauth2] table; a password is never written in the config",
                                 source.name
                             ),
+                        );
+                    }
+                    if let Some(oauth) = &source.oauth2
+                        && let Err(message) = validate_oauth2(oauth)
+                    {
+                        return fail(
+                            &locate,
+                            format!("source {:?}: oauth2: {message}", source.name),
                         );
                     }
                     if source.tls == TlsMode::None && !is_loopback(host) {
@@ -468,11 +525,20 @@ impl Config {
                     }
                 }
             }
-            if source.password_command.is_some() && source.password_file.is_some() {
+            if [
+                source.password_command.is_some(),
+                source.password_file.is_some(),
+                source.oauth2.is_some(),
+            ]
+            .iter()
+            .filter(|set| **set)
+            .count()
+                > 1
+            {
                 return fail(
                     &locate,
                     format!(
-                        "source {:?}: set password_command or password_file, not both",
+                        "source {:?}: set one of password_command, password_file or oauth2",
                         source.name
                     ),
                 );
@@ -575,6 +641,18 @@ impl Config {
             {
                 fix(path);
             }
+            if let Some(oauth) = &mut source.oauth2 {
+                for path in [
+                    &mut oauth.client_secret_file,
+                    &mut oauth.refresh_token_file,
+                    &mut oauth.access_token_file,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    fix(path);
+                }
+            }
         }
         if let Some(dir) = self.digest.as_mut().and_then(|d| d.file_dir.as_mut()) {
             fix(dir);
@@ -648,6 +726,38 @@ pub fn resolve_path(base: &Path, path: &Path) -> PathBuf {
     }
 }
 
+/// Either a static access token file, or everything a refresh needs; the token endpoint
+/// is HTTPS except on loopback (a local test endpoint or token helper).
+fn validate_oauth2(oauth: &OAuth2Config) -> Result<(), String> {
+    if oauth.access_token_file.is_some() {
+        if oauth.refresh_token_file.is_some() {
+            return Err("set access_token_file or refresh_token_file, not both".into());
+        }
+        return Ok(());
+    }
+    let Some(url) = &oauth.token_url else {
+        return Err(
+            "set token_url, client_id and refresh_token_file (or access_token_file)".into(),
+        );
+    };
+    if oauth.client_id.is_none() || oauth.refresh_token_file.is_none() {
+        return Err("a refresh needs client_id and refresh_token_file".into());
+    }
+    if oauth.client_secret.is_some() && oauth.client_secret_file.is_some() {
+        return Err("set client_secret or client_secret_file, not both".into());
+    }
+    let plain_ok = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .is_some_and(is_loopback);
+    if !url.starts_with("https://") && !plain_ok {
+        return Err(format!(
+            "token_url {url:?} must be https:// (plain http only on a loopback host)"
+        ));
+    }
+    Ok(())
+}
+
 pub fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
@@ -707,6 +817,26 @@ mod tests {
         let text = "[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\npassword_file = \"pw\"\ntls = \"none\"\n";
         assert!(parse(text).unwrap_err().to_string().contains("loopback"));
         assert!(parse(&text.replace("imap.example.com", "127.0.0.1")).is_ok());
+    }
+
+    #[test]
+    fn oauth2_needs_a_token_source() {
+        let base = "[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\n";
+        let ok = format!(
+            "{base}[source.oauth2]\ntoken_url = \"https://oauth2.example.com/token\"\nclient_id = \"c\"\nrefresh_token_file = \"rt\"\n"
+        );
+        let config = parse(&ok).unwrap();
+        let oauth = config.sources[0].oauth2.as_ref().unwrap();
+        assert_eq!(
+            oauth.refresh_token_file.as_deref(),
+            Some(Path::new("/etc/nudged/rt"))
+        );
+        let err = parse(&format!("{base}[source.oauth2]\nclient_id = \"c\"\n")).unwrap_err();
+        assert!(err.to_string().contains("token_url"), "{err}");
+        let err = parse(&ok.replace("https://oauth2.example.com", "http://oauth2.example.com"))
+            .unwrap_err();
+        assert!(err.to_string().contains("https"), "{err}");
+        assert!(parse(&ok.replace("https://oauth2.example.com", "http://127.0.0.1:9")).is_ok());
     }
 
     #[test]

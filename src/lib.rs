@@ -14,12 +14,14 @@
 //!
 //! [`pipeline`] is the one path every message takes; [`cli`] is the command line.
 
+pub mod backoff;
 pub mod calendar;
 pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod digest;
 pub mod duration;

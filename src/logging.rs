@@ -18,8 +18,12 @@ pub fn under_journald() -> bool {
 
 /// Install the global logger. `default_filter` applies when `RUST_LOG` is unset.
 pub fn init(default_filter: &str) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(default_filter))
+        // async-imap traces every command it sends, LOGIN and AUTHENTICATE included, and
+        // every message it receives: never let those through, whatever RUST_LOG says.
+        .add_directive(quiet("async_imap"))
+        .add_directive(quiet("imap_proto"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -31,6 +35,13 @@ pub fn init(default_filter: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// A directive that caps `target` at INFO.
+fn quiet(target: &str) -> tracing_subscriber::filter::Directive {
+    format!("{target}=info")
+        .parse()
+        .expect("a target name and a level make a valid directive")
 }
 
 /// `<3>message key=value` — sd-daemon(3) priority prefixes.

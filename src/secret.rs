@@ -1,24 +1,88 @@
-//! Passwords from `password_command` or `password_file`, held in a type that never
-//! prints them: Debug and Display show "***", so a secret that ends up in a log line or
-//! an error message stays a secret.
+//! Secrets (passwords, OAuth tokens) in one wrapper whose Debug and Display print "***",
+//! so a secret cannot reach a log line or an error message by accident. They come from a
+//! file (systemd credentials) or a command's output, never from the command line.
 
 use std::fmt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Output, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-/// A password or token. Read it with [`Secret::expose`], only where it is handed over.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    pub fn new(value: String) -> Self {
-        Self(value)
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
     }
 
+    /// The value itself, for the one place that sends it to a server.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// The file's contents without the trailing newline editors and `echo` add.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the secret file {}; check the path and that nudged may read it",
+                path.display()
+            )
+        })?;
+        let value = text.trim_end_matches(['\r', '\n']);
+        if value.is_empty() {
+            bail!("the secret file {} is empty", path.display());
+        }
+        Ok(Self(value.to_string()))
+    }
+
+    /// The first line a shell command prints (`pass show mail` prints the password
+    /// first). The command's stderr passes through; its stdout is never logged.
+    pub async fn from_command(command: &str) -> Result<Self> {
+        let output = tokio::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .await
+            .context("cannot run password_command")?;
+        first_line(output)
+    }
+
+    /// [`Secret::from_command`] for code that is not async (the SMTP delivery).
+    pub fn from_command_blocking(command: &str) -> Result<Self> {
+        let output = std::process::Command::new("/bin/sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .context("cannot run password_command")?;
+        first_line(output)
+    }
+}
+
+fn first_line(output: Output) -> Result<Secret> {
+    if !output.status.success() {
+        bail!("password_command failed ({})", output.status);
+    }
+    let text = String::from_utf8(output.stdout)
+        .context("password_command printed something that is not UTF-8")?;
+    let first = text.lines().next().unwrap_or_default();
+    if first.is_empty() {
+        bail!("password_command printed nothing");
+    }
+    Ok(Secret(first.to_string()))
+}
+
+/// The secret from exactly one of a command or a file, for blocking callers.
+pub fn resolve_secret(password_command: Option<&str>, password_file: Option<&Path>) -> Result<Secret> {
+    match (password_command, password_file) {
+        (Some(_), Some(_)) => bail!("set password_command or password_file, not both"),
+        (None, None) => bail!("no password_command or password_file is set"),
+        (Some(command), None) => Secret::from_command_blocking(command),
+        (None, Some(path)) => Secret::from_file(path),
     }
 }
 
@@ -34,73 +98,39 @@ impl fmt::Display for Secret {
     }
 }
 
-/// The secret from exactly one of a command (run with `sh -c`, first line of its
-/// output) or a file (e.g. a systemd credential; a trailing newline is dropped).
-pub fn resolve_secret(
-    password_command: Option<&str>,
-    password_file: Option<&Path>,
-) -> Result<Secret> {
-    let raw = match (password_command, password_file) {
-        (Some(_), Some(_)) => bail!("set password_command or password_file, not both"),
-        (None, None) => bail!("no password_command or password_file is set"),
-        (Some(command), None) => run_command(command)?,
-        (None, Some(path)) => std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read password_file {}; check the path and that nudged may read it",
-                path.display()
-            )
-        })?,
-    };
-    // Tools like `pass` print the secret on the first line and metadata after it.
-    let secret = raw.lines().next().unwrap_or_default().to_string();
-    if secret.is_empty() {
-        bail!("the password_command or password_file gave an empty password");
-    }
-    Ok(Secret(secret))
-}
-
-fn run_command(command: &str) -> Result<String> {
-    let output = Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .with_context(|| format!("cannot run password_command {command:?}"))?;
-    if !output.status.success() {
-        // stderr is the command's own complaint; stdout could hold the secret, so never show it.
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!(
-            "password_command {command:?} failed ({}): {}",
-            output.status,
-            stderr.trim()
-        );
-    }
-    String::from_utf8(output.stdout).context("password_command printed something that is not UTF-8")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn never_printed() {
-        let secret = Secret::new("hunter2".into());
-        assert_eq!(format!("{secret} {secret:?}"), "*** ***");
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret} {secret:?} {:?}", Some(&secret)), "*** *** Some(***)");
         assert_eq!(secret.expose(), "hunter2");
     }
 
     #[test]
-    fn from_command_and_file() {
-        let secret = resolve_secret(Some("printf 'pw1\\nmeta: x\\n'"), None).unwrap();
-        assert_eq!(secret.expose(), "pw1");
+    fn file_loses_its_newline() {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "pw2\r\n").unwrap();
-        assert_eq!(resolve_secret(None, Some(&file)).unwrap().expose(), "pw2");
-        let err = resolve_secret(Some("echo nope >&2; exit 3"), None).unwrap_err();
-        assert!(format!("{err:#}").contains("nope"), "{err:#}");
-        assert!(resolve_secret(None, Some(&dir.path().join("missing"))).is_err());
+        let path = dir.path().join("pw");
+        std::fs::write(&path, "pw with space\n").unwrap();
+        assert_eq!(Secret::from_file(&path).unwrap().expose(), "pw with space");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(Secret::from_file(&path).is_err());
+    }
+
+    #[tokio::test]
+    async fn command_first_line() {
+        let secret = Secret::from_command("printf 'abc\\nuser: x\\n'").await.unwrap();
+        assert_eq!(secret.expose(), "abc");
+        assert!(Secret::from_command("exit 3").await.is_err());
+        assert_eq!(Secret::from_command_blocking("printf 'abc\\n'").unwrap().expose(), "abc");
+    }
+
+    #[test]
+    fn exactly_one_source() {
+        assert!(resolve_secret(Some("echo x"), Some(Path::new("/x"))).is_err());
+        assert!(resolve_secret(None, None).is_err());
+        assert_eq!(resolve_secret(Some("echo pw"), None).unwrap().expose(), "pw");
     }
 }

@@ -10,6 +10,7 @@
 pub mod dkim;
 mod header_block;
 pub mod message;
+pub mod prefilter;
 pub mod rules;
 pub mod trust;
 

@@ -1,19 +1,16 @@
 //! `nudged run [--once]`: read every source, plan, send a due digest.
 
-use std::time::Duration;
-
-use anyhow::{Result, bail};
+use anyhow::Result;
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use super::{Context, UsageError, print_json};
 use crate::classify::RuleSet;
-use crate::config::SourceKind;
+use crate::daemon::{Daemon, cancel_on_signals};
 use crate::digest::outbox::{DigestOutcome, run_digest};
-use crate::pipeline::{Ingest, plan_housekeeping};
-use crate::source::{SourceReport, maildir::sync_maildir};
-
-/// How long the daemon waits between passes over local sources.
-const PASS_INTERVAL: Duration = Duration::from_secs(60);
+use crate::pipeline::plan_housekeeping;
+use crate::source::SourceReport;
+use crate::source::imap::Hooks;
 
 #[derive(Debug, Serialize)]
 struct PassReport {
@@ -32,46 +29,58 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         )
         .into());
     }
-    let rules =
-        RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
-    // WEB SERVER (issue 7) — stopgap until `run` is a tokio daemon: serve the feed and
-    // action links from a thread of their own until the process ends. At the merge this
-    // becomes a task of the daemon, calling `web::serve` with its store and shutdown.
-    if !once && ctx.config.web.is_some() {
-        crate::web::spawn_background(&ctx.config, ctx.clock)?;
+    RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
+    // One thread is plenty for a few mail connections and keeps the daemon small. The
+    // database work runs on the blocking pool; one thread there too, since the store is
+    // one writer anyway (and every extra thread costs a malloc arena of resident memory).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(1)
+        .build()?;
+    let shutdown = CancellationToken::new();
+    let daemon = Daemon::new(
+        ctx.config.clone(),
+        ctx.clock,
+        shutdown.clone(),
+        Hooks::default(),
+    )?;
+    if once {
+        let sources = runtime.block_on(async {
+            cancel_on_signals(shutdown)?;
+            daemon.run_once().await
+        })?;
+        drop(daemon);
+        let report = finish_pass(ctx, sources)?;
+        return print_report(ctx, &report);
     }
-    loop {
-        let report = one_pass(ctx, &rules)?;
-        tracing::info!(
-            logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
-            digest = report.digest,
-            "pass finished"
-        );
-        if once {
-            return print_report(ctx, &report);
-        }
-        std::thread::sleep(PASS_INTERVAL);
+    // The feed and action links stop with the daemon (same cancellation token).
+    let web = match &ctx.config.web {
+        Some(_) => Some(crate::web::spawn_background(&ctx.config, ctx.clock, shutdown.clone())?),
+        None => None,
+    };
+    let result = runtime.block_on(async {
+        cancel_on_signals(shutdown)?;
+        let (signals, done) = daemon.watch();
+        let mut first = signals.first_sync_done.clone();
+        tokio::spawn(async move {
+            if first.wait_for(|done| *done).await.is_ok() {
+                tracing::info!("first sync of every source finished");
+            }
+        });
+        done.await
+    });
+    if let Some(web) = web
+        && web.join().is_err()
+    {
+        tracing::error!("web: the server thread panicked");
     }
+    result
 }
 
-fn one_pass(ctx: &Context, rules: &RuleSet) -> Result<PassReport> {
+/// After the sources: expire tasks, plan reconnects, send a due digest.
+fn finish_pass(ctx: &Context, sources: Vec<SourceReport>) -> Result<PassReport> {
     let mut store = ctx.open_store()?;
     let now = ctx.clock.now();
-    let ingest = Ingest {
-        rules,
-        config: &ctx.config,
-        now,
-    };
-    let mut sources = Vec::new();
-    for source in &ctx.config.sources {
-        match source.kind {
-            SourceKind::Maildir => sources.push(sync_maildir(&mut store, &ingest, source)?),
-            SourceKind::Imap => bail!(
-                "source {:?}: IMAP sources are not available in this build yet",
-                source.name
-            ),
-        }
-    }
     let (expired, reconnects_planned) = plan_housekeeping(&mut store, &ctx.config, now)?;
     let outcome = run_digest(&mut store, &ctx.config, now, false)?;
     let digest_text = match &outcome {
@@ -109,6 +118,18 @@ fn print_report(ctx: &Context, report: &PassReport) -> Result<()> {
         );
         for (what, n) in &source.by_kind {
             println!("    {n:>3}  {what}");
+        }
+        if source.skipped > 0 {
+            println!(
+                "    {} message(s) vanished before they could be read",
+                source.skipped
+            );
+        }
+        if source.sent_contacts > 0 {
+            println!(
+                "    you wrote to {} contact(s); {} task(s) closed",
+                source.sent_contacts, source.closed_by_sent
+            );
         }
         for error in &source.errors {
             println!("    error: {error}");

@@ -1,9 +1,13 @@
 //! Sources: where raw mail comes from. Each source reads messages and pushes them
 //! through [`crate::pipeline::Ingest`], committing its cursor with the results.
 
+pub mod imap;
 pub mod maildir;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use serde::Serialize;
 
@@ -22,6 +26,11 @@ pub struct SourceReport {
     pub by_kind: BTreeMap<String, usize>,
     /// Messages that could not be read; they are retried on the next pass.
     pub errors: Vec<String>,
+    /// IMAP messages that vanished before they could be read (recorded, not retried).
+    pub skipped: usize,
+    /// Contacts reached by the user's own sent mail, and tasks that closed.
+    pub sent_contacts: usize,
+    pub closed_by_sent: usize,
 }
 
 impl SourceReport {
@@ -48,6 +57,63 @@ impl SourceReport {
                 .by_kind
                 .entry(format!("{platform} {}", ingested.classification.kind))
                 .or_default() += 1;
+        }
+    }
+}
+
+/// Hooks for a service manager (systemd's READY=1 and WATCHDOG=1 later): each work loop
+/// beats its heartbeat when it makes progress and reports its first finished sync once.
+pub struct Progress {
+    heartbeat: tokio::sync::watch::Sender<Instant>,
+    first_sync: Option<FirstSync>,
+}
+
+/// Counts down the work loops that have not finished a first sync yet.
+pub struct FirstSync {
+    remaining: Arc<AtomicUsize>,
+    all_done: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl FirstSync {
+    /// A countdown of `loops`, and the receiver that turns true when it reaches zero.
+    pub fn countdown(loops: usize) -> (Vec<FirstSync>, tokio::sync::watch::Receiver<bool>) {
+        let (tx, rx) = tokio::sync::watch::channel(loops == 0);
+        let (remaining, all_done) = (Arc::new(AtomicUsize::new(loops)), Arc::new(tx));
+        let each = (0..loops)
+            .map(|_| FirstSync {
+                remaining: Arc::clone(&remaining),
+                all_done: Arc::clone(&all_done),
+            })
+            .collect();
+        (each, rx)
+    }
+
+    fn done(self) {
+        if self.remaining.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.all_done.send_replace(true);
+        }
+    }
+}
+
+impl Progress {
+    pub fn new(first_sync: FirstSync) -> (Self, tokio::sync::watch::Receiver<Instant>) {
+        let (heartbeat, rx) = tokio::sync::watch::channel(Instant::now());
+        (
+            Self {
+                heartbeat,
+                first_sync: Some(first_sync),
+            },
+            rx,
+        )
+    }
+
+    pub fn beat(&self) {
+        self.heartbeat.send_replace(Instant::now());
+    }
+
+    pub fn first_sync_done(&mut self) {
+        if let Some(first) = self.first_sync.take() {
+            first.done();
         }
     }
 }

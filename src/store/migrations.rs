@@ -155,6 +155,19 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX digest_reply_unreported ON digest_reply(reported_in);
     CREATE INDEX digest_message_id ON digest(message_id);
     "#,
+    // 5: IMAP messages that vanished between the header and the body fetch (expunged by
+    // another client), so they are counted and never retried.
+    r#"
+    CREATE TABLE imap_skipped (
+        source TEXT NOT NULL,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        skipped_at INTEGER NOT NULL,
+        PRIMARY KEY (source, folder, uidvalidity, uid)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

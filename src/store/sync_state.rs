@@ -25,6 +25,15 @@ impl super::Store {
             .is_some())
     }
 
+    /// IMAP messages skipped in one folder: (uid, reason), oldest first.
+    pub fn imap_skipped(&self, source: &str, folder: &str) -> Result<Vec<(u32, String)>> {
+        let mut stmt = self.read().prepare(
+            "SELECT uid, reason FROM imap_skipped WHERE source = ?1 AND folder = ?2 ORDER BY uid",
+        )?;
+        let rows = stmt.query_map(params![source, folder], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn mailbox_state(&self, source: &str, folder: &str) -> Result<Option<MailboxState>> {
         Ok(self
             .read()
@@ -56,6 +65,25 @@ pub fn mark_maildir_seen(
         "INSERT INTO maildir_seen (source, folder, file_key, seen_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT DO NOTHING",
         params![source, folder, file_key, now],
+    )?;
+    Ok(())
+}
+
+/// Note an IMAP message that could not be read (expunged, or too large), in the same
+/// transaction that moves the cursor past it.
+pub fn record_skipped(
+    tx: &Transaction<'_>,
+    source: &str,
+    folder: &str,
+    uidvalidity: u32,
+    uid: u32,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO imap_skipped (source, folder, uidvalidity, uid, reason, skipped_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        params![source, folder, uidvalidity, uid, reason, now],
     )?;
     Ok(())
 }

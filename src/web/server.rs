@@ -101,10 +101,16 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Start the server on its own thread and tokio runtime, serving until the process
-/// exits. A stopgap for the synchronous `nudged run` loop: the listener is bound here,
-/// so a taken port is an error at start, not a log line later.
-pub fn spawn_background(config: &Config, clock: Clock) -> Result<std::thread::JoinHandle<()>> {
+/// Start the server on its own thread, runtime and database connection, serving until
+/// `shutdown` is cancelled. Its own thread because the mail loops run on a small
+/// single-threaded runtime and a calendar client polling every few minutes must not
+/// wait behind a backfill's transaction (WAL lets the feed read meanwhile). The
+/// listener is bound here, so a taken port is an error at start, not a log line later.
+pub fn spawn_background(
+    config: &Config,
+    clock: Clock,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<std::thread::JoinHandle<()>> {
     let Some(web) = &config.web else {
         anyhow::bail!("the web server needs a [web] section in the config");
     };
@@ -123,7 +129,10 @@ pub fn spawn_background(config: &Config, clock: Clock) -> Result<std::thread::Jo
         .spawn(move || {
             let served = runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
-                serve(listener, store, config, clock, std::future::pending()).await
+                serve(listener, store, config, clock, async move {
+                    shutdown.cancelled().await
+                })
+                .await
             });
             if let Err(err) = served {
                 tracing::error!("web: the server stopped: {err:#}");

@@ -234,6 +234,24 @@ impl RuleSet {
         self.platforms.iter().map(|p| &p.spec)
     }
 
+    /// Every header name a rule or platform looks at (for fetching just those).
+    pub fn header_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for rule in &self.rules {
+            let spec = &rule.spec;
+            names.extend(spec.headers.keys().cloned());
+            names.extend(spec.not_headers.keys().cloned());
+            names.extend(spec.template_header.iter().cloned());
+            names.extend(spec.handle_header.iter().cloned());
+        }
+        for platform in self.platforms() {
+            names.extend(platform.template_header.iter().cloned());
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
     pub fn rule_count(&self) -> usize {
         self.rules.len()
     }
