@@ -46,7 +46,8 @@ impl Daemon {
         shutdown: CancellationToken,
         hooks: Hooks,
     ) -> Result<Self> {
-        let rules = RuleSet::with_user_config(&config.platforms, &config.rules).map_err(anyhow::Error::msg)?;
+        let rules = RuleSet::with_user_config(&config.platforms, &config.rules)
+            .map_err(anyhow::Error::msg)?;
         let prefilter = Prefilter::new(&rules);
         let store = Store::open(&config.store_path())?;
         // The daemon mostly appends; SQLite's default 2 MB page cache would be the

@@ -77,7 +77,10 @@ fn first_line(output: Output) -> Result<Secret> {
 }
 
 /// The secret from exactly one of a command or a file, for blocking callers.
-pub fn resolve_secret(password_command: Option<&str>, password_file: Option<&Path>) -> Result<Secret> {
+pub fn resolve_secret(
+    password_command: Option<&str>,
+    password_file: Option<&Path>,
+) -> Result<Secret> {
     match (password_command, password_file) {
         (Some(_), Some(_)) => bail!("set password_command or password_file, not both"),
         (None, None) => bail!("no password_command or password_file is set"),
@@ -105,7 +108,10 @@ mod tests {
     #[test]
     fn never_printed() {
         let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret} {secret:?} {:?}", Some(&secret)), "*** *** Some(***)");
+        assert_eq!(
+            format!("{secret} {secret:?} {:?}", Some(&secret)),
+            "*** *** Some(***)"
+        );
         assert_eq!(secret.expose(), "hunter2");
     }
 
@@ -121,16 +127,26 @@ mod tests {
 
     #[tokio::test]
     async fn command_first_line() {
-        let secret = Secret::from_command("printf 'abc\\nuser: x\\n'").await.unwrap();
+        let secret = Secret::from_command("printf 'abc\\nuser: x\\n'")
+            .await
+            .unwrap();
         assert_eq!(secret.expose(), "abc");
         assert!(Secret::from_command("exit 3").await.is_err());
-        assert_eq!(Secret::from_command_blocking("printf 'abc\\n'").unwrap().expose(), "abc");
+        assert_eq!(
+            Secret::from_command_blocking("printf 'abc\\n'")
+                .unwrap()
+                .expose(),
+            "abc"
+        );
     }
 
     #[test]
     fn exactly_one_source() {
         assert!(resolve_secret(Some("echo x"), Some(Path::new("/x"))).is_err());
         assert!(resolve_secret(None, None).is_err());
-        assert_eq!(resolve_secret(Some("echo pw"), None).unwrap().expose(), "pw");
+        assert_eq!(
+            resolve_secret(Some("echo pw"), None).unwrap().expose(),
+            "pw"
+        );
     }
 }

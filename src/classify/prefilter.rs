@@ -88,7 +88,12 @@ mod tests {
         let mut keep = false;
         for line in block.lines() {
             if !line.starts_with([' ', '\t']) {
-                let name = line.split(':').next().unwrap_or_default().trim().to_ascii_uppercase();
+                let name = line
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_uppercase();
                 keep = fields.contains(&name);
             }
             if keep {
@@ -116,7 +121,8 @@ mod tests {
         for dir in dirs.into_iter().filter(|d| d.is_dir()) {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let path = entry.unwrap().path();
-                if dir.starts_with("tests/fixtures") && path.extension().is_none_or(|e| e != "eml") {
+                if dir.starts_with("tests/fixtures") && path.extension().is_none_or(|e| e != "eml")
+                {
                     continue;
                 }
                 let raw = std::fs::read(&path).unwrap();
@@ -141,7 +147,10 @@ mod tests {
     fn fields_include_rule_headers() {
         let prefilter = Prefilter::new(&RuleSet::builtin());
         let fields = prefilter.header_fields();
-        assert!(fields.iter().any(|f| f == "X-LINKEDIN-TEMPLATE"), "{fields:?}");
+        assert!(
+            fields.iter().any(|f| f == "X-LINKEDIN-TEMPLATE"),
+            "{fields:?}"
+        );
         assert!(fields.iter().any(|f| f == "X-GITHUB-REASON"), "{fields:?}");
         assert!(fields.iter().all(|f| !f.contains(' ')));
     }

@@ -194,8 +194,10 @@ impl Context {
 }
 
 pub fn main() -> ExitCode {
-    restore_sigpipe();
     let cli = Cli::parse();
+    if cli.command.only_prints() {
+        restore_sigpipe();
+    }
     let daemon = matches!(cli.command, Command::Run { .. });
     crate::logging::init(if daemon { "nudged=info" } else { "nudged=warn" });
     match dispatch(cli) {
@@ -214,11 +216,32 @@ pub fn main() -> ExitCode {
     }
 }
 
+impl Command {
+    /// Commands that read the database or files and print, and never open a network
+    /// connection: for these a closed stdout may end the process like any Unix tool.
+    /// Never the daemon: with SIGPIPE at its default, a mail server closing a socket
+    /// would kill nudged silently instead of failing one write.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Classify { .. }
+                | Command::Interactions { .. }
+                | Command::Followups { .. }
+                | Command::Contacts { .. }
+                | Command::Stats
+                | Command::Ics { .. }
+                | Command::Completions { .. }
+                | Command::Man
+        )
+    }
+}
+
 /// `nudged interactions | head` should end quietly like any Unix tool. Rust ignores
-/// SIGPIPE, which turns a closed pipe into a panic in `println!`; restore the default.
+/// SIGPIPE, which turns a closed pipe into a panic in `println!`; restore the default
+/// (only for [`Command::only_prints`] commands).
 fn restore_sigpipe() {
-    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid
-    // disposition for SIGPIPE.
+    // SAFETY: called in main before any thread exists; SIG_DFL is a valid disposition
+    // for SIGPIPE.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }

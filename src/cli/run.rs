@@ -55,7 +55,11 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
     }
     // The feed and action links stop with the daemon (same cancellation token).
     let web = match &ctx.config.web {
-        Some(_) => Some(crate::web::spawn_background(&ctx.config, ctx.clock, shutdown.clone())?),
+        Some(_) => Some(crate::web::spawn_background(
+            &ctx.config,
+            ctx.clock,
+            shutdown.clone(),
+        )?),
         None => None,
     };
     let result = runtime.block_on(async {

@@ -268,8 +268,7 @@ impl Batches<'_> {
     ) -> Result<()> {
         let (ctx, role) = (self.ctx, self.role);
         let candidate = |look: &FirstLook| {
-            role == FolderRole::Notifications
-                && could_be_notification(&look.headers, &ctx.rules)
+            role == FolderRole::Notifications && could_be_notification(&look.headers, &ctx.rules)
         };
         let mut part: Vec<&FirstLook> = Vec::new();
         let mut part_bytes = 0u64;
