@@ -89,6 +89,26 @@ fn envelope(digest: &DigestConfig) -> Result<Envelope> {
 }
 
 fn send_smtp(smtp: &SmtpConfig, digest: &DigestConfig, message: &[u8]) -> Result<String> {
+    let (transport, where_) = smtp_transport(smtp)?;
+    transport
+        .send_raw(&envelope(digest)?, message)
+        .map_err(|err| explain_smtp_error(&err, smtp, &where_))?;
+    Ok(where_)
+}
+
+/// Connect, start TLS and log in to the SMTP server without sending anything (for
+/// `nudged check`). Returns where it connected.
+pub fn check_smtp(smtp: &SmtpConfig) -> Result<String> {
+    let (transport, where_) = smtp_transport(smtp)?;
+    match transport.test_connection() {
+        Ok(true) => Ok(where_),
+        Ok(false) => anyhow::bail!("{where_} did not answer NOOP; is it an SMTP server?"),
+        Err(err) => Err(explain_smtp_error(&err, smtp, &where_)),
+    }
+}
+
+/// The transport for `[smtp]` and a "smtp://host:port" label for messages.
+fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
     let port = smtp.port.unwrap_or(match smtp.tls {
         TlsMode::Implicit => 465,
         TlsMode::Starttls => 587,
@@ -115,11 +135,7 @@ fn send_smtp(smtp: &SmtpConfig, digest: &DigestConfig, message: &[u8]) -> Result
             secret.expose().to_string(),
         ));
     }
-    let transport = builder.build();
-    transport
-        .send_raw(&envelope(digest)?, message)
-        .map_err(|err| explain_smtp_error(&err, smtp, &where_))?;
-    Ok(where_)
+    Ok((builder.build(), where_))
 }
 
 fn tls_parameters(smtp: &SmtpConfig) -> Result<TlsParameters> {

@@ -31,6 +31,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod plan;
 pub mod secret;
+pub mod service;
 pub mod source;
 pub mod stats;
 pub mod store;

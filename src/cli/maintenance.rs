@@ -28,6 +28,25 @@ pub fn backup(ctx: &Context, file: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// `nudged check`: exit 0 when everything works, 1 when something does not (a broken
+/// config never gets here: it exits 2 while loading).
+pub fn check(ctx: &Context) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let items = runtime.block_on(crate::check::run_checks(&ctx.config));
+    if ctx.json {
+        print_json(&items)?;
+    } else {
+        print!("{}", crate::check::render(&items));
+    }
+    let failed = items.iter().filter(|i| !i.ok).count();
+    if failed > 0 {
+        anyhow::bail!("{failed} check(s) failed");
+    }
+    Ok(())
+}
+
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
     let mut command = Cli::command();
     clap_complete::generate(shell, &mut command, "nudged", &mut std::io::stdout());

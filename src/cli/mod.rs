@@ -160,6 +160,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Validate the config, resolve every secret, log in to every server and say what is wrong
+    Check,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -314,6 +316,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         } => digest::digest(&ctx, preview, send_now, raw),
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
+        Command::Check => maintenance::check(&ctx),
         Command::Completions { .. } | Command::Man => Ok(()),
         Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }

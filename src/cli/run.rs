@@ -71,7 +71,17 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
                 tracing::info!("first sync of every source finished");
             }
         });
-        done.await
+        let clock = ctx.clock;
+        tokio::spawn(crate::service::supervise(
+            signals,
+            crate::notify::Notifier::from_env(),
+            daemon.store().clone(),
+            std::sync::Arc::new(ctx.config.clone()),
+            move || clock.now(),
+        ));
+        let result = done.await;
+        crate::notify::Notifier::from_env().stopping();
+        result
     });
     if let Some(web) = web
         && web.join().is_err()

@@ -1,0 +1,123 @@
+//! The sd_notify protocol, spoken to a socket this test listens on: READY=1 comes after
+//! the first sync (the notification already logged), WATCHDOG=1 keeps coming while the
+//! IMAP loop makes progress and stops while its connection is stalled.
+
+mod support;
+
+use std::os::unix::net::UnixDatagram;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Dovecot, StallProxy};
+
+const MENTION: &str = include_str!("fixtures/github/mention.eml");
+
+fn interactions(db: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM interaction", [], |r| r.get(0))
+        .unwrap_or(0)
+}
+
+/// Datagrams received until `until` says stop or `within` passes.
+fn receive(
+    socket: &UnixDatagram,
+    within: Duration,
+    mut until: impl FnMut(&str) -> bool,
+) -> Vec<(Instant, String)> {
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    while start.elapsed() < within {
+        if let Ok(n) = socket.recv(&mut buf) {
+            let text = String::from_utf8_lossy(&buf[..n]).to_string();
+            let stop = until(&text);
+            got.push((Instant::now(), text));
+            if stop {
+                break;
+            }
+        }
+    }
+    got
+}
+
+#[test]
+fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
+    let dovecot = Dovecot::start_with(|o| o.tls = false);
+    dovecot.append("nina", "INBOX", MENTION.as_bytes());
+    let proxy = StallProxy::start(dovecot.imap_port());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("password"),
+        format!("{}\n", support::PASSWORD),
+    )
+    .unwrap();
+    let config = dir.path().join("nudged.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"nudged.db\"\n\n[[source]]\nname = \"mail\"\nkind = \"imap\"\nusername = \"nina\"\n\
+             host = \"127.0.0.1\"\nport = {}\ntls = \"none\"\npassword_file = \"password\"\nbackfill_days = 3650\n\
+             idle_timeout = \"1s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
+            proxy.port()
+        ),
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("NUDGED_NOW")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let got = receive(&socket, Duration::from_secs(20), |m| m.contains("READY=1"));
+    let ready = got.iter().find(|(_, m)| m.contains("READY=1"));
+    assert!(ready.is_some(), "no READY=1 within 20 s: {got:?}");
+    assert_eq!(
+        interactions(&dir.path().join("nudged.db")),
+        1,
+        "READY before the first sync was committed"
+    );
+    assert!(
+        ready.unwrap().1.contains("STATUS=watching 1 folder"),
+        "{got:?}"
+    );
+
+    // While the connection works, the watchdog is fed about every half second.
+    let healthy = receive(&socket, Duration::from_secs(4), |_| false);
+    let pings = healthy
+        .iter()
+        .filter(|(_, m)| m.contains("WATCHDOG=1"))
+        .count();
+    assert!(pings >= 3, "only {pings} WATCHDOG=1 in 4 s: {healthy:?}");
+
+    // Stall the connection without closing it: the pings must stop (stale after
+    // idle 1 s + 2 × read 1 s + 10 s) and stay stopped.
+    proxy.stall();
+    let stalled = receive(&socket, Duration::from_secs(30), |_| false);
+    let last_ping = stalled
+        .iter()
+        .rev()
+        .find(|(_, m)| m.contains("WATCHDOG=1"))
+        .map(|(at, _)| *at);
+    let stall_seen = stalled.iter().any(|(_, m)| m.contains("STATUS=stalled"));
+    assert!(stall_seen, "no stalled status: {stalled:?}");
+    let silent_for = last_ping.map_or(Duration::from_secs(30), |at| at.elapsed());
+    assert!(
+        silent_for >= Duration::from_secs(10),
+        "watchdog still fed {silent_for:?} ago: {stalled:?}"
+    );
+
+    let _ = child.kill();
+    let _ = child.wait();
+}
