@@ -48,7 +48,7 @@ impl Daemon {
     ) -> Result<Self> {
         let rules = RuleSet::with_user_config(&config.platforms, &config.rules)
             .map_err(anyhow::Error::msg)?;
-        let prefilter = Prefilter::new(&rules);
+        let prefilter = Prefilter::new(&rules, config.digest.as_ref().map(|d| d.to.as_str()));
         let store = Store::open(&config.store_path())?;
         // The daemon mostly appends; SQLite's default 2 MB page cache would be the
         // largest part of its resident memory for no gain (the OS caches the file).

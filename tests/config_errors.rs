@@ -78,3 +78,17 @@ fn the_sample_config_is_valid() {
     assert_eq!(config.sources.len(), 2);
     assert!(config.digest.is_some() && config.smtp.is_some() && config.web.is_some());
 }
+
+#[test]
+fn every_example_config_is_valid() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut files: Vec<_> = std::fs::read_dir(examples.join("providers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.push(examples.join("demo.toml"));
+    assert!(files.len() >= 6);
+    for file in files {
+        nudged::config::Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    }
+}

@@ -27,10 +27,13 @@ const BASE_FIELDS: &[&str] = &[
 #[derive(Debug)]
 pub struct Prefilter {
     fields: Vec<String>,
+    /// The digest owner's address: their replies to a digest ("done 3") are read too.
+    owner: Option<String>,
 }
 
 impl Prefilter {
-    pub fn new(rules: &RuleSet) -> Self {
+    /// `owner` is `digest.to` (a bare address or "Name <address>").
+    pub fn new(rules: &RuleSet, owner: Option<&str>) -> Self {
         let mut fields: Vec<String> = BASE_FIELDS.iter().map(|f| f.to_string()).collect();
         for name in rules.header_names() {
             let name = name.trim().to_ascii_uppercase();
@@ -42,7 +45,29 @@ impl Prefilter {
                 fields.push(name);
             }
         }
-        Self { fields }
+        let owner = owner.map(|to| {
+            let to = to.trim();
+            let address = match (to.rfind('<'), to.rfind('>')) {
+                (Some(open), Some(close)) if open < close => to.get(open + 1..close).unwrap_or(to),
+                _ => to,
+            };
+            address.trim().to_ascii_lowercase()
+        });
+        Self { fields, owner }
+    }
+
+    /// Whether a message with these header fields could be a notification, or a reply
+    /// of the owner's that may carry commands for nudged. `headers` is the raw header
+    /// block (what `HEADER.FIELDS` returns).
+    pub fn wants_body(&self, headers: &[u8], rules: &RuleSet) -> bool {
+        let Some(mail) = MailView::parse_headers(headers) else {
+            // Unparseable headers: let the full classifier decide.
+            return true;
+        };
+        let owner_reply = self.owner.is_some()
+            && mail.from_address == self.owner
+            && (mail.header("in-reply-to").is_some() || mail.header("references").is_some());
+        owner_reply || rules.header_candidate(&mail)
     }
 
     /// Header names for `BODY.PEEK[HEADER.FIELDS (...)]`, upper case.
@@ -52,13 +77,8 @@ impl Prefilter {
 }
 
 /// Whether a message with these header fields could be classified as a notification.
-/// `headers` is the raw header block (what `HEADER.FIELDS` returns).
 pub fn could_be_notification(headers: &[u8], rules: &RuleSet) -> bool {
-    match MailView::parse_headers(headers) {
-        Some(mail) => rules.header_candidate(&mail),
-        // Unparseable headers: let the full classifier decide.
-        None => true,
-    }
+    Prefilter::new(rules, None).wants_body(headers, rules)
 }
 
 #[cfg(test)]
@@ -69,6 +89,19 @@ mod tests {
     fn ordinary_mail_is_not_a_candidate() {
         let headers = b"From: Aunt May <may@example.org>\r\nSubject: Sunday lunch\r\n\r\n";
         assert!(!could_be_notification(headers, &RuleSet::builtin()));
+    }
+
+    #[test]
+    fn the_owners_replies_are_read_for_commands() {
+        let rules = RuleSet::builtin();
+        let prefilter = Prefilter::new(&rules, Some("Sam Rivera <Sam@Example.com>"));
+        let reply = b"From: Sam <sam@example.com>\r\nIn-Reply-To: <digest-1@example.com>\r\nSubject: Re: 3 due\r\n\r\n";
+        assert!(prefilter.wants_body(reply, &rules));
+        let not_a_reply = b"From: Sam <sam@example.com>\r\nSubject: note to self\r\n\r\n";
+        assert!(!prefilter.wants_body(not_a_reply, &rules));
+        let someone_else =
+            b"From: Eve <eve@evil.example>\r\nIn-Reply-To: <digest-1@example.com>\r\n\r\n";
+        assert!(!prefilter.wants_body(someone_else, &rules));
     }
 
     #[test]
@@ -108,7 +141,7 @@ mod tests {
     #[test]
     fn every_message_the_classifier_logs_passes_the_first_look() {
         let rules = RuleSet::builtin();
-        let prefilter = Prefilter::new(&rules);
+        let prefilter = Prefilter::new(&rules, None);
         let trust = crate::config::TrustConfig::default();
         let mut checked = 0;
         let mut dirs = vec![
@@ -145,7 +178,7 @@ mod tests {
 
     #[test]
     fn fields_include_rule_headers() {
-        let prefilter = Prefilter::new(&RuleSet::builtin());
+        let prefilter = Prefilter::new(&RuleSet::builtin(), None);
         let fields = prefilter.header_fields();
         assert!(
             fields.iter().any(|f| f == "X-LINKEDIN-TEMPLATE"),

@@ -13,7 +13,6 @@ use super::commit::Committer;
 use super::connect::{Session, log_alerts};
 use super::{FolderRole, SyncContext};
 use crate::classify::message::MAX_BODY_BYTES;
-use crate::classify::prefilter::could_be_notification;
 use crate::config::SourceConfig;
 use crate::pipeline::SentMail;
 use crate::source::SourceReport;
@@ -268,7 +267,7 @@ impl Batches<'_> {
     ) -> Result<()> {
         let (ctx, role) = (self.ctx, self.role);
         let candidate = |look: &FirstLook| {
-            role == FolderRole::Notifications && could_be_notification(&look.headers, &ctx.rules)
+            role == FolderRole::Notifications && ctx.prefilter.wants_body(&look.headers, &ctx.rules)
         };
         let mut part: Vec<&FirstLook> = Vec::new();
         let mut part_bytes = 0u64;
