@@ -30,6 +30,7 @@ pub mod logging;
 pub mod notify;
 pub mod pipeline;
 pub mod plan;
+pub mod progress_bar;
 pub mod secret;
 pub mod service;
 pub mod source;

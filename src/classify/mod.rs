@@ -128,6 +128,11 @@ pub struct Classification {
 impl Classification {
     /// What a reply to a digest is reported as: no platform, nothing logged.
     pub fn digest_reply(outcome: String) -> Self {
+        Self::nothing(format!("a reply to a digest: {outcome}"))
+    }
+
+    /// No platform, nothing logged, one line of why.
+    fn nothing(why: String) -> Self {
         Classification {
             platform: None,
             kind: Kind::None,
@@ -140,7 +145,7 @@ impl Classification {
             rule: None,
             trust: Trust::Unverified,
             message_id: None,
-            explanation: vec![format!("a reply to a digest: {outcome}")],
+            explanation: vec![why],
         }
     }
 }
@@ -213,20 +218,7 @@ fn classify_with(
 impl Classification {
     /// Bytes with no header block: nothing to say.
     fn unparsable() -> Self {
-        Classification {
-            platform: None,
-            kind: Kind::None,
-            actor: None,
-            occurred_at: None,
-            subject: String::new(),
-            snippet: String::new(),
-            link: None,
-            template: None,
-            rule: None,
-            trust: Trust::Unverified,
-            message_id: None,
-            explanation: vec!["the bytes do not parse as an email message".into()],
-        }
+        Self::nothing("the bytes do not parse as an email message".into())
     }
 
     /// What the headers tell of any message, notification or not.

@@ -246,6 +246,8 @@ struct Batches<'a> {
 
 impl Batches<'_> {
     async fn sync(&mut self, uids: &[u32], cursor: &mut MailboxState) -> Result<()> {
+        let mut bar =
+            crate::progress_bar::ProgressBar::new(format!("{} sync", self.folder), uids.len());
         for chunk in uids.chunks(BATCH) {
             if self.ctx.shutdown.is_cancelled() {
                 break;
@@ -254,6 +256,7 @@ impl Batches<'_> {
             let looks = first_look(self.session, self.ctx, chunk).await?;
             self.phases.headers += fetch_started.elapsed();
             self.batch(&looks, chunk, cursor).await?;
+            bar.advance(chunk.len());
         }
         Ok(())
     }
