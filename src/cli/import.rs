@@ -22,6 +22,9 @@ pub enum ImportCommand {
     },
 }
 
+/// Records stored per transaction.
+const IMPORT_CHUNK: usize = 500;
+
 pub fn import(ctx: &Context, command: ImportCommand) -> Result<()> {
     let mut report = ImportReport::default();
     let records = match &command {
@@ -29,7 +32,15 @@ pub fn import(ctx: &Context, command: ImportCommand) -> Result<()> {
         ImportCommand::Linkedin { file } => linkedin::parse(&read_text(file)?, &mut report)?,
     };
     let mut store = ctx.open_store()?;
-    store.import_contacts(&records, &mut report, ctx.clock.now().timestamp())?;
+    // A transaction per chunk keeps the daemon's write lock waits short on a big
+    // address book; importing is idempotent, so an interrupted import is finished by
+    // running it again.
+    let mut bar = crate::progress_bar::ProgressBar::new("import", records.len());
+    for chunk in records.chunks(IMPORT_CHUNK) {
+        store.import_contacts(chunk, &mut report, ctx.clock.now().timestamp())?;
+        bar.advance(chunk.len());
+    }
+    drop(bar);
     if ctx.json {
         return print_json(&report);
     }
