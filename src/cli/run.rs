@@ -51,6 +51,11 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         })?;
         drop(daemon);
         let report = finish_pass(ctx, sources)?;
+        tracing::info!(
+            logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
+            digest = report.digest,
+            "pass finished"
+        );
         return print_report(ctx, &report);
     }
     // The feed and action links stop with the daemon (same cancellation token).
