@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-test-deps.sh
-cargo test --locked --all-targets "$@"
+cargo test --locked "$@"
