@@ -701,3 +701,44 @@ fn without_idle_the_folder_is_polled_and_two_accounts_share_one_daemon() {
     });
     assert_eq!(count(&setup.db(), "SELECT count(*) FROM mailbox_state"), 3);
 }
+
+#[test]
+fn backfill_days_bounds_only_the_first_read() {
+    let dovecot = Dovecot::start_with(|o| o.tls = false);
+    let new = dovecot.maildir("quinn").join("new");
+    // An old message before the first start: outside a one-day backfill, not read.
+    let old = new.join("1700000000.M1P1.test");
+    std::fs::write(&old, notification(1)).unwrap();
+    let aged = |path: &Path| {
+        // Dovecot's INTERNALDATE for Maildir is the file's mtime; SEARCH SINCE uses it.
+        let status = Command::new("touch")
+            .args(["-d", "10 days ago"])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    aged(&old);
+    let setup = Setup::new("quinn", &plain_source(dovecot.imap_port()));
+    let text = std::fs::read_to_string(&setup.config)
+        .unwrap()
+        .replace("backfill_days = 3650", "backfill_days = 1");
+    std::fs::write(&setup.config, text).unwrap();
+    setup.once();
+    assert_eq!(
+        setup.interactions(),
+        0,
+        "a first start reads back backfill_days only"
+    );
+    // After an outage longer than backfill_days, mail that arrived meanwhile (old
+    // INTERNALDATE) is above the cursor and must be read.
+    let late = new.join("1700000001.M2P1.test");
+    std::fs::write(&late, notification(2)).unwrap();
+    aged(&late);
+    setup.once();
+    assert_eq!(
+        setup.interactions(),
+        1,
+        "mail above the cursor is read whatever its date"
+    );
+}

@@ -102,8 +102,13 @@ pub async fn sync_folder(
         }
         None => 1,
     };
-    let since =
-        ctx.clock.now() - chrono::Duration::days(i64::from(source.backfill_days.unwrap_or(30)));
+    // `backfill_days` bounds only a first read (no cursor, or a recreated folder). Once a
+    // cursor exists every UID above it is read, however old its date: mail that waited
+    // out a long outage, or an old message moved into a watched folder, is still new here.
+    let incremental = known.is_some_and(|k| k.uidvalidity == uidvalidity);
+    let since = (!incremental).then(|| {
+        ctx.clock.now() - chrono::Duration::days(i64::from(source.backfill_days.unwrap_or(30)))
+    });
     let mut cursor = MailboxState {
         uidvalidity,
         last_seen_uid: from_uid.saturating_sub(1),
@@ -128,7 +133,10 @@ pub async fn sync_folder(
         } else {
             format!("{low}:{high}")
         };
-        let query = format!("UID {range} SINCE {}", since.format("%d-%b-%Y"));
+        let query = match since {
+            Some(since) => format!("UID {range} SINCE {}", since.format("%d-%b-%Y")),
+            None => format!("UID {range}"),
+        };
         let search_started = std::time::Instant::now();
         let found = session.uid_search(&query).await;
         phases.search += search_started.elapsed();
