@@ -92,28 +92,50 @@ impl super::Store {
         lookback_start: i64,
     ) -> Result<Vec<PlatformActivity>> {
         let conn = self.read();
-        // One range scan over the covering index (occurred_at, platform, kind, contact_id).
-        let sql = format!(
-            "SELECT platform,
-                    SUM(occurred_at >= ?1),
-                    COUNT(DISTINCT CASE WHEN occurred_at >= ?1 THEN contact_id END),
-                    MAX(occurred_at)
+        // Counting distinct people is the costly part, so it only runs over the window;
+        // the rest of the look-back only needs each platform's latest interaction. Both
+        // are range scans over the covering index (occurred_at, platform, kind, contact_id).
+        let window_sql = format!(
+            "SELECT platform, COUNT(*), COUNT(DISTINCT contact_id), MAX(occurred_at)
              FROM interaction
-             WHERE occurred_at >= ?2 AND kind NOT IN {NOT_SOCIAL}
+             WHERE occurred_at >= ?1 AND kind NOT IN {NOT_SOCIAL}
              GROUP BY platform ORDER BY platform"
         );
-        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut stmt = conn.prepare_cached(&window_sql)?;
         let mut rows: Vec<PlatformActivity> = stmt
-            .query_map(params![window_start, lookback_start], |r| {
+            .query_map(params![window_start], |r| {
                 Ok(PlatformActivity {
                     platform: r.get(0)?,
-                    interactions: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    interactions: r.get(1)?,
                     people: r.get(2)?,
                     last_at: r.get(3)?,
                     ..PlatformActivity::default()
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
+        let earlier_sql = format!(
+            "SELECT platform, MAX(occurred_at)
+             FROM interaction
+             WHERE occurred_at >= ?1 AND occurred_at < ?2 AND kind NOT IN {NOT_SOCIAL}
+             GROUP BY platform"
+        );
+        let mut earlier = conn.prepare_cached(&earlier_sql)?;
+        let quiet = earlier.query_map(params![lookback_start, window_start], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        })?;
+        for row in quiet {
+            let (platform, last_at) = row?;
+            if let Err(at) = rows.binary_search_by(|p| p.platform.as_str().cmp(&platform)) {
+                rows.insert(
+                    at,
+                    PlatformActivity {
+                        platform,
+                        last_at,
+                        ..PlatformActivity::default()
+                    },
+                );
+            }
+        }
         let mut tasks = conn.prepare_cached(
             "SELECT i.platform, SUM(f.status = 'done'), SUM(f.status = 'expired')
              FROM followup f JOIN interaction i ON i.id = f.interaction_id
