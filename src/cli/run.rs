@@ -106,7 +106,17 @@ fn finish_pass(ctx: &Context, sources: Vec<SourceReport>) -> Result<PassReport> 
         DigestOutcome::Sent { location, .. } => {
             std::fs::read(location).ok().map(|raw| extract_text(&raw))
         }
-        _ => None,
+        // Not due yet: show what the next one would say, built as `digest --preview`
+        // builds it (nothing stored or sent), so a first run is not a blank page.
+        DigestOutcome::NotConfigured => None,
+        _ => {
+            let data = crate::digest::outbox::prepare(&mut store, &ctx.config, now)?;
+            Some(format!(
+                "Preview of the next digest — {}\n\n{}",
+                crate::digest::render::subject(&data),
+                crate::digest::render::text(&data)
+            ))
+        }
     };
     let digest = outcome.describe();
     Ok(PassReport {
