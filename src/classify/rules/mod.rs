@@ -10,6 +10,7 @@
 
 mod condition;
 mod extract;
+mod senders;
 
 use std::collections::BTreeMap;
 
@@ -129,6 +130,8 @@ pub struct RuleSet {
     /// for every rule on every message.
     rule_platform: Vec<Option<usize>>,
     platforms: Vec<extract::CompiledPlatform>,
+    /// Every sender a rule's `from` or a platform's domains name.
+    senders: senders::SenderIndex,
 }
 
 /// What the rules made of a message.
@@ -201,10 +204,22 @@ impl RuleSet {
             .iter()
             .map(|r| platforms.iter().position(|p| p.spec.id == r.spec.platform))
             .collect();
+        let mut senders = senders::SenderIndex::default();
+        for rule in &rules {
+            rule.spec.from.iter().for_each(|w| senders.add_sender(w));
+        }
+        for platform in &platforms {
+            platform
+                .spec
+                .domains
+                .iter()
+                .for_each(|d| senders.add_domain(d));
+        }
         Ok(Self {
             rules,
             rule_platform,
             platforms,
+            senders,
         })
     }
 
@@ -261,6 +276,15 @@ impl RuleSet {
     /// sender's domain belongs to a known platform. Callers that fetch bodies lazily
     /// (IMAP) can skip the body of everything else.
     pub fn header_candidate(&self, headers: &MailView) -> bool {
+        let address = headers.from_address.as_deref().unwrap_or_default();
+        if !self.senders.names(address) {
+            // No rule names this sender and no platform owns its domain (most mail): only
+            // rules without a sender list can match.
+            return self
+                .rules_with_platforms()
+                .filter(|(rule, _)| rule.spec.from.is_empty())
+                .any(|(rule, platform)| rule.check(headers, platform, Mode::HeadersOnly).matched);
+        }
         self.known_sender(headers).is_some()
             || self
                 .rules_with_platforms()
