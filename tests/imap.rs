@@ -260,7 +260,9 @@ fn kill9_during_backfill_logs_each_notification_exactly_once() {
     let dovecot = Dovecot::start_with(|o| o.tls = false);
     let new = dovecot.maildir("carol").join("new");
     let mut expected = 0;
-    for n in 0..400 {
+    // Three FETCH batches (500 + 500 + 100): kills also land while one batch's bodies
+    // and the next batch's header fields are both in flight.
+    for n in 0..1100 {
         let raw = if n % 3 == 0 {
             expected += 1;
             notification(n)
@@ -308,7 +310,7 @@ fn kill9_during_backfill_logs_each_notification_exactly_once() {
     );
     assert_eq!(
         count(&setup.db(), "SELECT last_seen_uid FROM mailbox_state"),
-        400
+        1100
     );
     let store = Store::open(&setup.db()).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
@@ -376,6 +378,59 @@ fn a_message_expunged_between_fetches_is_recorded_not_retried() {
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].0, 2);
     // The next pass neither retries it nor loops.
+    let again = runtime.block_on(daemon.run_once()).unwrap();
+    assert_eq!(again[0].messages, 0, "{again:?}");
+}
+
+/// A backfill of several batches, where each batch's bodies are fetched while the next
+/// batch's header fields are already asked for: every notification once, the one
+/// expunged meanwhile recorded, the cursor at the top.
+#[test]
+fn a_backfill_of_several_batches_reads_each_notification_once() {
+    let dovecot = Arc::new(Dovecot::start_with(|o| o.tls = false));
+    let new = dovecot.maildir("olga").join("new");
+    let mut expected = 0;
+    for n in 0..1234 {
+        let raw = if n % 7 == 3 {
+            expected += 1;
+            notification(n)
+        } else {
+            ordinary(n)
+        };
+        std::fs::write(new.join(format!("17950{n:05}.M{n}P1.test")), raw).unwrap();
+    }
+    let setup = Setup::new("olga", &plain_source(dovecot.imap_port()));
+    let config = Config::load(&setup.config).unwrap();
+    let server = Arc::clone(&dovecot);
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&calls);
+    let hooks = Hooks {
+        between_fetches: Some(Arc::new(move |_folder: &str, uids: &[u32]| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(uids.to_vec());
+            // In the second batch, one candidate vanishes before its body is read.
+            if seen.len() == 2 {
+                let uid = uids[0].to_string();
+                server.doveadm(&["expunge", "-u", "olga", "mailbox", "INBOX", "uid", &uid]);
+            }
+        })),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let daemon = Daemon::new(config, Clock::System, CancellationToken::new(), hooks).unwrap();
+    let reports = runtime.block_on(daemon.run_once()).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3, "one body FETCH per batch of 500: {calls:?}");
+    assert!(calls[1][0] > 500 && calls[2][0] > 1000, "{calls:?}");
+    assert_eq!(reports[0].skipped, 1, "{reports:?}");
+    assert_eq!(reports[0].logged, expected - 1, "{reports:?}");
+    assert_eq!(setup.interactions(), (expected - 1) as i64);
+    assert_eq!(
+        count(&setup.db(), "SELECT last_seen_uid FROM mailbox_state"),
+        1234
+    );
     let again = runtime.block_on(daemon.run_once()).unwrap();
     assert_eq!(again[0].messages, 0, "{again:?}");
 }

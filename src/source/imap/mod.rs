@@ -6,6 +6,7 @@
 mod commit;
 pub mod connect;
 mod oauth;
+mod pipelined;
 mod stream;
 pub mod sync;
 pub mod watch;

@@ -6,11 +6,10 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use async_imap::error::Error as ImapError;
-use futures_util::TryStreamExt;
 
 use super::commit::Committer;
 use super::connect::{Session, log_alerts};
+use super::pipelined::{Bodies, FirstLook, Pipelined};
 use super::{FolderRole, SyncContext};
 use crate::classify::message::MAX_BODY_BYTES;
 use crate::config::SourceConfig;
@@ -30,13 +29,6 @@ pub(super) enum Item {
     Message(Vec<u8>),
     Sent(SentMail),
     Skipped(u32, &'static str),
-}
-
-/// Header fields of one message from the first look.
-struct FirstLook {
-    uid: u32,
-    size: u32,
-    headers: Vec<u8>,
 }
 
 /// UIDs per UID SEARCH: bounds the size of one answer (and our memory) in big folders.
@@ -156,14 +148,13 @@ pub async fn sync_folder(
         uids.sort_unstable();
         let mut batches = Batches {
             phases: &mut phases,
-            session: &mut *session,
             ctx,
             folder,
             role,
             committer: &mut committer,
             report: &mut *report,
         };
-        if let Err(err) = batches.sync(&uids, &mut cursor).await {
+        if let Err(err) = batches.sync(session, &uids, &mut cursor).await {
             break Err(err);
         }
         if open || ctx.shutdown.is_cancelled() {
@@ -200,35 +191,6 @@ pub async fn sync_folder(
     Ok(())
 }
 
-/// UID, size and header fields of every message in `uids`.
-async fn first_look(
-    session: &mut Session,
-    ctx: &SyncContext,
-    uids: &[u32],
-) -> Result<Vec<FirstLook>> {
-    let query = format!(
-        "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
-        ctx.prefilter.header_fields().join(" ")
-    );
-    let mut looks = Vec::with_capacity(uids.len());
-    let mut stream = session
-        .uid_fetch(uid_set(uids), &query)
-        .await
-        .context("header FETCH failed")?;
-    while let Some(fetch) = stream.try_next().await.context("header FETCH failed")? {
-        let (Some(uid), Some(headers)) = (fetch.uid, fetch.header()) else {
-            continue; // an unsolicited flag update, or a message already gone
-        };
-        looks.push(FirstLook {
-            uid,
-            size: fetch.size.unwrap_or(0),
-            headers: headers.to_vec(),
-        });
-    }
-    looks.sort_unstable_by_key(|l| l.uid);
-    Ok(looks)
-}
-
 /// Where a sync pass spent its time, for the debug log.
 #[derive(Default)]
 struct Phases {
@@ -244,7 +206,6 @@ struct Phases {
 /// UIDs on their way from first look to commit, batch by batch.
 struct Batches<'a> {
     phases: &'a mut Phases,
-    session: &'a mut Session,
     ctx: &'a SyncContext,
     folder: &'a str,
     role: FolderRole,
@@ -253,25 +214,41 @@ struct Batches<'a> {
 }
 
 impl Batches<'_> {
-    async fn sync(&mut self, uids: &[u32], cursor: &mut MailboxState) -> Result<()> {
+    async fn sync(
+        &mut self,
+        session: &mut Session,
+        uids: &[u32],
+        cursor: &mut MailboxState,
+    ) -> Result<()> {
         let mut bar =
             crate::progress_bar::ProgressBar::new(format!("{} sync", self.folder), uids.len());
-        for chunk in uids.chunks(BATCH) {
+        let chunks: Vec<&[u32]> = uids.chunks(BATCH).collect();
+        let mut wire = Pipelined::new(session, self.ctx.prefilter.header_fields());
+        if let Some(first) = chunks.first() {
+            wire.send_first_look(&uid_set(first)).await?;
+        }
+        for (index, chunk) in chunks.iter().enumerate() {
+            let waited = std::time::Instant::now();
+            let looks = wire.first_looks().await?;
+            self.phases.headers += waited.elapsed();
             if self.ctx.shutdown.is_cancelled() {
                 break;
             }
-            let fetch_started = std::time::Instant::now();
-            let looks = first_look(self.session, self.ctx, chunk).await?;
-            self.phases.headers += fetch_started.elapsed();
-            self.batch(&looks, chunk, cursor).await?;
+            // The server reads the next batch's header fields while this one is decided,
+            // its bodies fetched and its results committed.
+            if let Some(next) = chunks.get(index + 1) {
+                wire.send_first_look(&uid_set(next)).await?;
+            }
+            self.batch(&mut wire, &looks, chunk, cursor).await?;
             bar.advance(chunk.len());
         }
-        Ok(())
+        wire.finish().await
     }
 
     /// Decide, fetch what is needed and commit one batch, in parts that bound memory.
     async fn batch(
         &mut self,
+        wire: &mut Pipelined<'_>,
         looks: &[FirstLook],
         chunk: &[u32],
         cursor: &mut MailboxState,
@@ -296,8 +273,7 @@ impl Batches<'_> {
                     look.uid
                 };
                 let fetch_started = std::time::Instant::now();
-                let items =
-                    resolve(self.session, ctx, self.folder, role, &part, &candidate).await?;
+                let items = resolve(wire, ctx, self.folder, role, &part, &candidate).await?;
                 cursor.last_seen_uid = cursor.last_seen_uid.max(upto);
                 self.phases.bodies += fetch_started.elapsed();
                 let waited = std::time::Instant::now();
@@ -321,7 +297,7 @@ impl Batches<'_> {
 
 /// Turn first looks into items: bodies for candidates, recipients for sent mail.
 async fn resolve(
-    session: &mut Session,
+    wire: &mut Pipelined<'_>,
     ctx: &SyncContext,
     folder: &str,
     role: FolderRole,
@@ -347,7 +323,7 @@ async fn resolve(
     {
         hook(folder, &wanted);
     }
-    let mut bodies = fetch_bodies(session, &wanted).await?;
+    let mut bodies = fetch_bodies(wire, &wanted).await?;
     Ok(part
         .iter()
         .map(|look| {
@@ -368,37 +344,22 @@ async fn resolve(
 
 /// Whole messages by UID. A message another client expunged meanwhile is simply absent;
 /// a server that answers NO for the whole set is asked one UID at a time.
-async fn fetch_bodies(session: &mut Session, uids: &[u32]) -> Result<HashMap<u32, Vec<u8>>> {
-    let mut bodies = HashMap::new();
+async fn fetch_bodies(wire: &mut Pipelined<'_>, uids: &[u32]) -> Result<HashMap<u32, Vec<u8>>> {
     if uids.is_empty() {
-        return Ok(bodies);
+        return Ok(HashMap::new());
     }
-    match fetch_into(session, &uid_set(uids), &mut bodies).await {
-        Ok(()) => return Ok(bodies),
-        Err(ImapError::No(_) | ImapError::Bad(_)) => {}
-        Err(err) => return Err(err).context("body FETCH failed"),
-    }
+    let why = match wire.bodies(&uid_set(uids)).await? {
+        Bodies::Fetched(bodies) => return Ok(bodies),
+        Bodies::Refused(why) => why,
+    };
+    tracing::debug!("body FETCH refused ({why}); asking one message at a time");
+    let mut bodies = HashMap::new();
     for uid in uids {
-        match fetch_into(session, &uid.to_string(), &mut bodies).await {
-            Ok(()) | Err(ImapError::No(_) | ImapError::Bad(_)) => {}
-            Err(err) => return Err(err).context("body FETCH failed"),
+        if let Bodies::Fetched(one) = wire.bodies(&uid.to_string()).await? {
+            bodies.extend(one);
         }
     }
     Ok(bodies)
-}
-
-async fn fetch_into(
-    session: &mut Session,
-    set: &str,
-    bodies: &mut HashMap<u32, Vec<u8>>,
-) -> Result<(), ImapError> {
-    let mut stream = session.uid_fetch(set, "(UID BODY.PEEK[])").await?;
-    while let Some(fetch) = stream.try_next().await? {
-        if let (Some(uid), Some(body)) = (fetch.uid, fetch.body()) {
-            bodies.insert(uid, body.to_vec());
-        }
-    }
-    Ok(())
 }
 
 /// Recipients, date and Message-ID of a message the user sent.
