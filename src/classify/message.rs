@@ -73,6 +73,8 @@ fn body_parser() -> &'static MessageParser {
 
 /// Fields handed to mail-parser for decoding in the header pass.
 const DECODED_FIELDS: &[&[u8]] = &[b"from", b"reply-to", b"subject", b"date", b"message-id"];
+/// What rule conditions read decoded; see [`MailView::parse_for_rules`].
+const RULE_FIELDS: &[&[u8]] = &[b"from", b"subject"];
 /// Fields that, with the body bytes, are all mail-parser needs to read the MIME tree.
 const MIME_FIELDS: &[&[u8]] = &[
     b"mime-version",
@@ -111,8 +113,20 @@ impl MailView {
 
     /// The header block only. `None` when the bytes hold no header at all.
     pub fn parse_headers(raw: &[u8]) -> Option<MailView> {
+        Self::parse_header_fields(raw, DECODED_FIELDS)
+    }
+
+    /// Just enough of the header block for the rules' header conditions: sender and
+    /// subject decoded, every other field raw; no date, Message-ID or Reply-To (no
+    /// rule condition reads them). The IMAP first look runs this on every message of
+    /// a mailbox, and decoding dates and ids it never uses was a third of its cost.
+    pub fn parse_for_rules(raw: &[u8]) -> Option<MailView> {
+        Self::parse_header_fields(raw, RULE_FIELDS)
+    }
+
+    fn parse_header_fields(raw: &[u8], decoded_fields: &[&[u8]]) -> Option<MailView> {
         let block = header_block::scan(raw)?;
-        let mut decoded = pick_fields(raw, &block.fields, DECODED_FIELDS);
+        let mut decoded = pick_fields(raw, &block.fields, decoded_fields);
         decoded.extend_from_slice(b"\r\n");
         let message = header_parser().parse_headers(&decoded);
         let message = message.as_ref();
@@ -147,10 +161,12 @@ impl MailView {
             body_skipped: None,
             body_start: block.body_start,
         };
-        mail.date = message
-            .and_then(|m| m.date())
-            .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
-            .or_else(|| newest_received(&mail));
+        if decoded_fields.contains(&b"date".as_slice()) {
+            mail.date = message
+                .and_then(|m| m.date())
+                .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
+                .or_else(|| newest_received(&mail));
+        }
         Some(mail)
     }
 

@@ -60,7 +60,7 @@ impl Prefilter {
     /// of the owner's that may carry commands for nudged. `headers` is the raw header
     /// block (what `HEADER.FIELDS` returns).
     pub fn wants_body(&self, headers: &[u8], rules: &RuleSet) -> bool {
-        let Some(mail) = MailView::parse_headers(headers) else {
+        let Some(mail) = MailView::parse_for_rules(headers) else {
             // Unparseable headers: let the full classifier decide.
             return true;
         };
