@@ -1,17 +1,20 @@
-//! Header and body FETCH commands in flight on one session at the same time.
+//! UID SEARCH, header FETCH and body FETCH commands in flight on one session at once.
 //!
 //! A backfill asks the server for thousands of batches. Sent one after another, the
 //! server waits while we classify and we wait while it reads its files; on a 2-core
-//! home server that costs the sum of both. So the next batch's header FETCH is sent
-//! before this batch's bodies are asked for, and the server always has work queued.
-//! IMAP allows this (RFC 3501 §5.5); a server may even answer two FETCHes interleaved,
-//! so each untagged answer is routed by what it carries (header fields or a whole
-//! message), and each command ends with its own tagged reply.
+//! home server that costs the sum of both. So the next search window and the next
+//! batch's header FETCH are sent before the current batch's bodies are asked for, and
+//! the server always has work queued. IMAP allows this (RFC 3501 §5.5); a server may
+//! even answer two commands interleaved, so each untagged answer is routed by what it
+//! carries (search hits, header fields or a whole message), and each command ends with
+//! its own tagged reply.
 
 use std::collections::HashMap;
 
 use anyhow::{Context, Result, anyhow, bail};
-use async_imap::imap_proto::{AttributeValue, RequestId, Response, ResponseCode, Status};
+use async_imap::imap_proto::{
+    AttributeValue, MailboxDatum, RequestId, Response, ResponseCode, Status,
+};
 
 use super::connect::Session;
 
@@ -47,11 +50,12 @@ impl<T> InFlight<T> {
     }
 }
 
-/// At most one header FETCH and one body FETCH in flight on `session`.
+/// At most one UID SEARCH, one header FETCH and one body FETCH in flight on `session`.
 pub(super) struct Pipelined<'a> {
     session: &'a mut Session,
     /// `(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (...)])`
     look_items: String,
+    search: Option<InFlight<Vec<u32>>>,
     looks: Option<InFlight<Vec<FirstLook>>>,
     bodies: Option<InFlight<HashMap<u32, Vec<u8>>>>,
 }
@@ -64,8 +68,34 @@ impl<'a> Pipelined<'a> {
                 "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS ({})])",
                 header_fields.join(" ")
             ),
+            search: None,
             looks: None,
             bodies: None,
+        }
+    }
+
+    /// `UID SEARCH criteria`; read the hits with [`Self::search_hits`].
+    pub async fn send_search(&mut self, criteria: &str) -> Result<()> {
+        debug_assert!(self.search.is_none(), "one UID SEARCH at a time");
+        let tag = self
+            .session
+            .run_command(format!("UID SEARCH {criteria}"))
+            .await
+            .context("sending UID SEARCH failed")?;
+        self.search = Some(InFlight::new(tag, Vec::new()));
+        Ok(())
+    }
+
+    /// The UIDs the search in flight found, in the order the server gave them.
+    pub async fn search_hits(&mut self) -> Result<Vec<u32>> {
+        while self.search.as_ref().is_some_and(|s| s.ended.is_none()) {
+            self.read_one().await?;
+        }
+        let search = self.search.take().context("no UID SEARCH was sent")?;
+        match search.ended {
+            Some(Ok(())) => Ok(search.got),
+            Some(Err(why)) => bail!("UID SEARCH failed: {why}"),
+            None => unreachable!("the loop above waits for the end"),
         }
     }
 
@@ -118,10 +148,11 @@ impl<'a> Pipelined<'a> {
         }
     }
 
-    /// Read what is still owed, so the session can take other commands. Used when a
-    /// pass stops early (shutdown) with a header FETCH already sent.
+    /// Read what is still owed, so the session can take other commands. Used at the
+    /// end of a pass, which may stop early (shutdown) with commands already sent.
     pub async fn finish(mut self) -> Result<()> {
-        while self.looks.as_ref().is_some_and(|l| l.ended.is_none())
+        while self.search.as_ref().is_some_and(|s| s.ended.is_none())
+            || self.looks.as_ref().is_some_and(|l| l.ended.is_none())
             || self.bodies.as_ref().is_some_and(|b| b.ended.is_none())
         {
             self.read_one().await?;
@@ -139,6 +170,11 @@ impl<'a> Pipelined<'a> {
             .ok_or_else(|| anyhow!("the server closed the connection during FETCH"))?;
         match response.parsed() {
             Response::Fetch(_, attributes) => self.file_fetch(attributes),
+            Response::MailboxData(MailboxDatum::Search(uids)) => {
+                if let Some(search) = self.search.as_mut() {
+                    search.got.extend_from_slice(uids);
+                }
+            }
             Response::Done {
                 tag,
                 status,
@@ -148,7 +184,9 @@ impl<'a> Pipelined<'a> {
                     Status::Ok => Ok(()),
                     _ => Err(outcome.information.as_deref().unwrap_or("").to_string()),
                 };
-                if let Some(looks) = self.looks.as_mut().filter(|l| &l.tag == tag) {
+                if let Some(search) = self.search.as_mut().filter(|s| &s.tag == tag) {
+                    search.ended = Some(ended);
+                } else if let Some(looks) = self.looks.as_mut().filter(|l| &l.tag == tag) {
                     looks.ended = Some(ended);
                 } else if let Some(bodies) = self.bodies.as_mut().filter(|b| &b.tag == tag) {
                     bodies.ended = Some(ended);

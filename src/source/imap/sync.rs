@@ -34,6 +34,34 @@ pub(super) enum Item {
 /// UIDs per UID SEARCH: bounds the size of one answer (and our memory) in big folders.
 const SEARCH_WINDOW: u32 = 10_000;
 
+/// One UID SEARCH range: `low:high`, or `low:*` for the open end.
+struct Window {
+    low: u32,
+    high: Option<u32>,
+}
+
+/// Windows of [`SEARCH_WINDOW`] UIDs up to `top` (the last UID SELECT reported), then
+/// one open-ended window for what arrived since.
+fn search_windows(from_uid: u32, top: Option<u32>) -> Vec<Window> {
+    let mut windows = Vec::new();
+    let mut low = from_uid;
+    if let Some(top) = top {
+        while low <= top {
+            let high = top.min(low.saturating_add(SEARCH_WINDOW - 1));
+            windows.push(Window {
+                low,
+                high: Some(high),
+            });
+            low = match high.checked_add(1) {
+                Some(next) => next,
+                None => return windows,
+            };
+        }
+    }
+    windows.push(Window { low, high: None });
+    windows
+}
+
 /// Sync one folder up to what the server holds now. Returns early, with everything
 /// up to the last batch committed, when shutdown is requested.
 ///
@@ -109,59 +137,64 @@ pub async fn sync_folder(
     // Each batch's commit runs on the blocking pool while the next batch is fetched.
     let mut committer = Committer::new(ctx, &source.name, folder);
     let top = uid_next.map(|next| next.saturating_sub(1));
-    let mut low = from_uid;
     let mut phases = Phases {
         select: started.elapsed(),
         ..Phases::default()
     };
-    let searched = loop {
-        // Windows up to what SELECT saw, then one open-ended search for what came since.
-        let (high, open) = match top {
-            Some(top) if low <= top => (top.min(low.saturating_add(SEARCH_WINDOW - 1)), false),
-            _ => (u32::MAX, true),
+    let criteria = |window: &Window| {
+        let range = match window.high {
+            Some(high) => format!("{}:{high}", window.low),
+            None => format!("{}:*", window.low),
         };
-        let range = if open {
-            format!("{low}:*")
-        } else {
-            format!("{low}:{high}")
-        };
-        let query = match since {
+        match since {
             Some(since) => format!("UID {range} SINCE {}", since.format("%d-%b-%Y")),
             None => format!("UID {range}"),
-        };
-        let search_started = std::time::Instant::now();
-        let found = session.uid_search(&query).await;
-        phases.search += search_started.elapsed();
-        let found = match found {
-            Ok(found) => found,
-            Err(err) => {
-                break Err(
-                    anyhow::Error::new(err).context(format!("UID SEARCH in {folder:?} failed"))
-                );
-            }
-        };
-        // `UID n:*` always matches the last message, even when its UID is below n.
-        let mut uids: Vec<u32> = found
-            .into_iter()
-            .filter(|uid| (low..=high).contains(uid))
-            .collect();
-        uids.sort_unstable();
-        let mut batches = Batches {
-            phases: &mut phases,
-            ctx,
-            folder,
-            role,
-            committer: &mut committer,
-            report: &mut *report,
-        };
-        if let Err(err) = batches.sync(session, &uids, &mut cursor).await {
-            break Err(err);
         }
-        if open || ctx.shutdown.is_cancelled() {
-            break Ok(());
-        }
-        low = high.saturating_add(1);
     };
+    let windows = search_windows(from_uid, top);
+    let mut wire = Pipelined::new(session, ctx.prefilter.header_fields());
+    let searched = async {
+        wire.send_search(&criteria(&windows[0])).await?;
+        for (index, window) in windows.iter().enumerate() {
+            let search_started = std::time::Instant::now();
+            let found = wire
+                .search_hits()
+                .await
+                .with_context(|| format!("searching {folder:?} failed"))?;
+            phases.search += search_started.elapsed();
+            if ctx.shutdown.is_cancelled() {
+                break;
+            }
+            // The server scans the next window while this one's messages are read.
+            if let Some(next) = windows.get(index + 1) {
+                wire.send_search(&criteria(next)).await?;
+            }
+            // `UID n:*` always matches the last message, even when its UID is below n.
+            let mut uids: Vec<u32> = found
+                .into_iter()
+                .filter(|&uid| uid >= window.low && window.high.is_none_or(|high| uid <= high))
+                .collect();
+            uids.sort_unstable();
+            let mut batches = Batches {
+                phases: &mut phases,
+                ctx,
+                folder,
+                role,
+                committer: &mut committer,
+                report: &mut *report,
+            };
+            batches.sync(&mut wire, &uids, &mut cursor).await?;
+            if ctx.shutdown.is_cancelled() {
+                break;
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    // Read what is still owed so the session can go on; after a failure the session
+    // is dropped anyway, and the first error is the one worth reporting.
+    let drained = wire.finish().await;
+    let searched = searched.and(drained);
     // What was fetched before a failure still lands.
     let waited = std::time::Instant::now();
     committer.finish(report).await?;
@@ -216,14 +249,13 @@ struct Batches<'a> {
 impl Batches<'_> {
     async fn sync(
         &mut self,
-        session: &mut Session,
+        wire: &mut Pipelined<'_>,
         uids: &[u32],
         cursor: &mut MailboxState,
     ) -> Result<()> {
         let mut bar =
             crate::progress_bar::ProgressBar::new(format!("{} sync", self.folder), uids.len());
         let chunks: Vec<&[u32]> = uids.chunks(BATCH).collect();
-        let mut wire = Pipelined::new(session, self.ctx.prefilter.header_fields());
         if let Some(first) = chunks.first() {
             wire.send_first_look(&uid_set(first)).await?;
         }
@@ -239,10 +271,10 @@ impl Batches<'_> {
             if let Some(next) = chunks.get(index + 1) {
                 wire.send_first_look(&uid_set(next)).await?;
             }
-            self.batch(&mut wire, &looks, chunk, cursor).await?;
+            self.batch(wire, &looks, chunk, cursor).await?;
             bar.advance(chunk.len());
         }
-        wire.finish().await
+        Ok(())
     }
 
     /// Decide, fetch what is needed and commit one batch, in parts that bound memory.
@@ -410,6 +442,28 @@ fn uid_set(uids: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_windows_cover_every_uid_once() {
+        let shown = |windows: Vec<Window>| -> Vec<(u32, Option<u32>)> {
+            windows.iter().map(|w| (w.low, w.high)).collect()
+        };
+        assert_eq!(
+            shown(search_windows(1, Some(25_000))),
+            [
+                (1, Some(10_000)),
+                (10_001, Some(20_000)),
+                (20_001, Some(25_000)),
+                (25_001, None)
+            ]
+        );
+        assert_eq!(shown(search_windows(7, None)), [(7, None)]);
+        assert_eq!(shown(search_windows(9, Some(8))), [(9, None)]);
+        assert_eq!(
+            shown(search_windows(u32::MAX, Some(u32::MAX))),
+            [(u32::MAX, Some(u32::MAX))]
+        );
+    }
 
     #[test]
     fn uid_sets_are_compact() {
