@@ -2,6 +2,8 @@
 //! order of cost (sender, headers, subject, template, body), recording what held so
 //! `classify --explain` can say why a rule matched or how close it came.
 
+use std::sync::OnceLock;
+
 use regex::{Regex, RegexBuilder};
 
 use super::extract::CompiledPlatform;
@@ -10,7 +12,7 @@ use super::{MailView, RuleSpec, sender_matches};
 /// Bound on one compiled pattern, so a user's rule cannot eat memory.
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
-pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
+fn compile(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .size_limit(PATTERN_SIZE_LIMIT)
@@ -18,18 +20,50 @@ pub(super) fn compile(pattern: &str) -> Result<Regex, String> {
         .map_err(|err| format!("bad pattern {pattern:?}: {err}"))
 }
 
+/// A rule's pattern, compiled in full when the rules load (so a bad one is reported
+/// then, with its place) and dropped again; rebuilt on first use. A case-insensitive
+/// Unicode automaton costs tens of KB, and most rules only ever see mail their sender
+/// test already turned away: holding every automaton from the start was ~3 MB of a
+/// daemon that is meant to stay under 15 MB.
+#[derive(Debug)]
+pub(super) struct Pattern {
+    source: String,
+    built: OnceLock<Regex>,
+}
+
+impl Pattern {
+    pub fn new(source: &str) -> Result<Self, String> {
+        drop(compile(source)?);
+        Ok(Self {
+            source: source.to_string(),
+            built: OnceLock::new(),
+        })
+    }
+}
+
+impl std::ops::Deref for Pattern {
+    type Target = Regex;
+
+    fn deref(&self) -> &Regex {
+        self.built.get_or_init(|| {
+            // The same pattern with the same limits compiled when the rules loaded.
+            compile(&self.source).unwrap_or_else(|err| unreachable!("{err}"))
+        })
+    }
+}
+
 #[derive(Debug)]
 pub(super) struct CompiledRule {
     pub spec: RuleSpec,
-    pub headers: Vec<(String, Regex)>,
-    pub not_headers: Vec<(String, Regex)>,
-    pub subject: Option<Regex>,
-    pub template: Option<Regex>,
-    pub body: Option<Regex>,
-    pub capture: Option<Regex>,
-    pub from_name: Option<Regex>,
-    pub link: Option<Regex>,
-    pub profile: Option<Regex>,
+    pub headers: Vec<(String, Pattern)>,
+    pub not_headers: Vec<(String, Pattern)>,
+    pub subject: Option<Pattern>,
+    pub template: Option<Pattern>,
+    pub body: Option<Pattern>,
+    pub capture: Option<Pattern>,
+    pub from_name: Option<Pattern>,
+    pub link: Option<Pattern>,
+    pub profile: Option<Pattern>,
 }
 
 /// Whether body conditions are decided now or assumed to hold (header pass), and
@@ -53,10 +87,10 @@ pub(super) struct Verdict {
 impl CompiledRule {
     pub fn new(spec: RuleSpec) -> Result<Self, String> {
         let in_rule = |e: String| format!("rule {:?}: {e}", spec.name);
-        let opt = |p: &Option<String>| p.as_deref().map(compile).transpose().map_err(in_rule);
+        let opt = |p: &Option<String>| p.as_deref().map(Pattern::new).transpose().map_err(in_rule);
         let map = |m: &std::collections::BTreeMap<String, String>| {
             m.iter()
-                .map(|(name, pattern)| Ok((name.to_ascii_lowercase(), compile(pattern)?)))
+                .map(|(name, pattern)| Ok((name.to_ascii_lowercase(), Pattern::new(pattern)?)))
                 .collect::<Result<Vec<_>, String>>()
                 .map_err(in_rule)
         };

@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
 
-use super::condition::{CompiledRule, compile};
+use super::condition::{CompiledRule, Pattern};
 use super::{Actor, ActorSource, MailView, Outcome, PlatformSpec, domain_within};
 
 /// A platform with its link patterns compiled.
 #[derive(Debug)]
 pub(super) struct CompiledPlatform {
     pub spec: PlatformSpec,
-    template_link: Vec<Regex>,
+    template_link: Vec<Pattern>,
 }
 
 impl CompiledPlatform {
@@ -22,7 +22,7 @@ impl CompiledPlatform {
         let template_link = spec
             .template_link
             .iter()
-            .map(|p| compile(p))
+            .map(|p| Pattern::new(p))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("platform {:?}: {e}", spec.id))?;
         Ok(Self {
