@@ -77,25 +77,16 @@ impl<'a> Pipelined<'a> {
     /// `UID SEARCH criteria`; read the hits with [`Self::search_hits`].
     pub async fn send_search(&mut self, criteria: &str) -> Result<()> {
         debug_assert!(self.search.is_none(), "one UID SEARCH at a time");
-        let tag = self
-            .session
-            .run_command(format!("UID SEARCH {criteria}"))
-            .await
-            .context("sending UID SEARCH failed")?;
+        let tag = self.send(format!("UID SEARCH {criteria}")).await?;
         self.search = Some(InFlight::new(tag, Vec::new()));
         Ok(())
     }
 
     /// The UIDs the search in flight found, in the order the server gave them.
     pub async fn search_hits(&mut self) -> Result<Vec<u32>> {
-        while self.search.as_ref().is_some_and(|s| s.ended.is_none()) {
-            self.read_one().await?;
-        }
-        let search = self.search.take().context("no UID SEARCH was sent")?;
-        match search.ended {
-            Some(Ok(())) => Ok(search.got),
-            Some(Err(why)) => bail!("UID SEARCH failed: {why}"),
-            None => unreachable!("the loop above waits for the end"),
+        match self.wait(|p| &mut p.search).await? {
+            (hits, Ok(())) => Ok(hits),
+            (_, Err(why)) => bail!("UID SEARCH failed: {why}"),
         }
     }
 
@@ -103,49 +94,56 @@ impl<'a> Pipelined<'a> {
     pub async fn send_first_look(&mut self, uid_set: &str) -> Result<()> {
         debug_assert!(self.looks.is_none(), "one header FETCH at a time");
         let tag = self
-            .session
-            .run_command(format!("UID FETCH {uid_set} {}", self.look_items))
-            .await
-            .context("sending the header FETCH failed")?;
+            .send(format!("UID FETCH {uid_set} {}", self.look_items))
+            .await?;
         self.looks = Some(InFlight::new(tag, Vec::new()));
         Ok(())
     }
 
     /// The answer to the header FETCH in flight, sorted by UID.
     pub async fn first_looks(&mut self) -> Result<Vec<FirstLook>> {
-        while self.looks.as_ref().is_some_and(|l| l.ended.is_none()) {
-            self.read_one().await?;
-        }
-        let looks = self.looks.take().context("no header FETCH was sent")?;
-        match looks.ended {
-            Some(Ok(())) => {
-                let mut got = looks.got;
-                got.sort_unstable_by_key(|l| l.uid);
-                Ok(got)
+        match self.wait(|p| &mut p.looks).await? {
+            (mut looks, Ok(())) => {
+                looks.sort_unstable_by_key(|l| l.uid);
+                Ok(looks)
             }
-            Some(Err(why)) => bail!("header FETCH failed: {why}"),
-            None => unreachable!("the loop above waits for the end"),
+            (_, Err(why)) => bail!("header FETCH failed: {why}"),
         }
     }
 
-    /// Whole messages by UID (BODY.PEEK, so `\Seen` is never set). Any header FETCH in
-    /// flight keeps running meanwhile; its answers are kept for [`Self::first_looks`].
+    /// Whole messages by UID (BODY.PEEK, so `\Seen` is never set). A search or header
+    /// FETCH in flight keeps running meanwhile; its answers are kept for later.
     pub async fn bodies(&mut self, uid_set: &str) -> Result<Bodies> {
         let tag = self
-            .session
-            .run_command(format!("UID FETCH {uid_set} (UID BODY.PEEK[])"))
-            .await
-            .context("sending the body FETCH failed")?;
+            .send(format!("UID FETCH {uid_set} (UID BODY.PEEK[])"))
+            .await?;
         self.bodies = Some(InFlight::new(tag, HashMap::new()));
-        while self.bodies.as_ref().is_some_and(|b| b.ended.is_none()) {
+        Ok(match self.wait(|p| &mut p.bodies).await? {
+            (bodies, Ok(())) => Bodies::Fetched(bodies),
+            (_, Err(why)) => Bodies::Refused(why),
+        })
+    }
+
+    async fn send(&mut self, command: String) -> Result<RequestId> {
+        let verb = command.split(' ').take(2).collect::<Vec<_>>().join(" ");
+        self.session
+            .run_command(command)
+            .await
+            .with_context(|| format!("sending {verb} failed"))
+    }
+
+    /// Read until the command in `slot` has its tagged reply: what it returned, and
+    /// whether it ended OK.
+    async fn wait<T>(
+        &mut self,
+        slot: fn(&mut Self) -> &mut Option<InFlight<T>>,
+    ) -> Result<(T, Result<(), String>)> {
+        while slot(self).as_ref().is_some_and(|c| c.ended.is_none()) {
             self.read_one().await?;
         }
-        let bodies = self.bodies.take().expect("set above");
-        match bodies.ended {
-            Some(Ok(())) => Ok(Bodies::Fetched(bodies.got)),
-            Some(Err(why)) => Ok(Bodies::Refused(why)),
-            None => unreachable!("the loop above waits for the end"),
-        }
+        let command = slot(self).take().context("no such command was sent")?;
+        let ended = command.ended.context("the loop above waits for the end")?;
+        Ok((command.got, ended))
     }
 
     /// Read what is still owed, so the session can take other commands. Used at the
