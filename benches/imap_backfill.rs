@@ -201,6 +201,34 @@ fn vm_hwm_kb(child: &Child) -> u64 {
         .unwrap_or(0)
 }
 
+/// Resident kB by what they are: the program's own mapped file, other files (libraries,
+/// the database), and anonymous memory (heap, stacks).
+fn rss_parts(child: &Child) -> String {
+    let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", child.id())).unwrap_or_default();
+    let (mut own, mut files, mut anon) = (0u64, 0u64, 0u64);
+    let mut mapping = String::new();
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        match words.next() {
+            Some("Rss:") => {
+                let kb: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                if mapping.ends_with("/nudged") {
+                    own += kb;
+                } else if mapping.starts_with('/') {
+                    files += kb;
+                } else {
+                    anon += kb;
+                }
+            }
+            Some(first) if first.contains('-') && line.split_whitespace().count() >= 5 => {
+                mapping = line.split_whitespace().nth(5).unwrap_or("").to_string();
+            }
+            _ => {}
+        }
+    }
+    format!("binary {own} kB, other files {files} kB, heap and stacks {anon} kB")
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -306,6 +334,7 @@ fn main() {
     }
     let daemon_backfill = start.elapsed();
     let hwm_backfill = vm_hwm_kb(&child);
+    let parts_backfill = rss_parts(&child);
     thread::sleep(Duration::from_millis(500)); // let it enter IDLE
     let mut from_start = Vec::new();
     let mut from_stored = Vec::new();
@@ -334,6 +363,7 @@ fn main() {
         from_stored.push(t1.elapsed());
     }
     let hwm_after = vm_hwm_kb(&child);
+    let parts_after = rss_parts(&child);
     // The daemon's own share: how long each sync pass after an IDLE wake-up took.
     let took = regex::Regex::new(r"took_ms(?:\x1b\[[0-9;]*m)*=(?:\x1b\[[0-9;]*m)*(\d+)").unwrap();
     let log = std::fs::read_to_string(&daemon_log).unwrap_or_default();
@@ -401,7 +431,6 @@ fn main() {
         idle_floor.trim()
     );
     println!(
-        "daemon VmHWM: {} kB after backfill, {} kB after 200 APPENDs",
-        hwm_backfill, hwm_after
+        "daemon VmHWM: {hwm_backfill} kB after backfill ({parts_backfill}), {hwm_after} kB after 200 APPENDs ({parts_after})"
     );
 }

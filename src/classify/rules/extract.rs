@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use regex::{Captures, Regex};
 
-use super::condition::{CompiledRule, Pattern};
+use super::condition::{Check, CompiledRule, Pattern};
 use super::{Actor, ActorSource, MailView, Outcome, PlatformSpec, domain_within};
 
 /// A platform with its link patterns compiled.
@@ -18,11 +18,11 @@ pub(super) struct CompiledPlatform {
 }
 
 impl CompiledPlatform {
-    pub fn new(spec: PlatformSpec) -> Result<Self, String> {
+    pub fn new(spec: PlatformSpec, check: Check) -> Result<Self, String> {
         let template_link = spec
             .template_link
             .iter()
-            .map(|p| Pattern::new(p))
+            .map(|p| Pattern::new(p, check))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| format!("platform {:?}: {e}", spec.id))?;
         Ok(Self {

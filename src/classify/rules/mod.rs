@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::{Actor, Kind, MailView};
-use condition::{CompiledRule, Mode, Verdict};
+use condition::{Check, CompiledRule, Mode, Verdict};
 pub use extract::{canonical_profile_url, url_host};
 
 const BUILTIN_RULES: &str = include_str!("builtin.toml");
@@ -164,41 +164,48 @@ impl RuleSet {
     ) -> Result<Self, String> {
         let file: RulesFile =
             toml::from_str(BUILTIN_RULES).map_err(|e| format!("built-in rules: {e}"))?;
-        let mut platforms: Vec<PlatformSpec> = file
+        let mut platforms: Vec<(Check, PlatformSpec)> = file
             .platforms
             .into_iter()
             .filter(|p| !user_platforms.iter().any(|u| u.id == p.id))
+            .map(|p| (Check::Builtin, p))
             .collect();
-        platforms.extend(user_platforms.iter().cloned());
+        platforms.extend(user_platforms.iter().cloned().map(|p| (Check::Now, p)));
         for rule in user {
-            if !platforms.iter().any(|p| p.id == rule.platform) {
-                platforms.push(PlatformSpec {
-                    id: rule.platform.clone(),
-                    name: rule.platform.clone(),
-                    domains: Vec::new(),
-                    template_header: None,
-                    template_link: Vec::new(),
-                    any_domain: false,
-                });
+            if !platforms.iter().any(|(_, p)| p.id == rule.platform) {
+                platforms.push((
+                    Check::Now,
+                    PlatformSpec {
+                        id: rule.platform.clone(),
+                        name: rule.platform.clone(),
+                        domains: Vec::new(),
+                        template_header: None,
+                        template_link: Vec::new(),
+                        any_domain: false,
+                    },
+                ));
             }
         }
         let overridden: Vec<&str> = user.iter().map(|r| r.name.as_str()).collect();
-        let mut specs: Vec<(bool, RuleSpec)> = user.iter().cloned().map(|r| (true, r)).collect();
+        let mut specs: Vec<(Check, RuleSpec)> =
+            user.iter().cloned().map(|r| (Check::Now, r)).collect();
         specs.extend(
             file.rules
                 .into_iter()
                 .filter(|r| !overridden.contains(&r.name.as_str()))
-                .map(|r| (false, r)),
+                .map(|r| (Check::Builtin, r)),
         );
         // Stable sort: priority, then user before built-in, then the order written.
-        specs.sort_by_key(|(user, spec)| (std::cmp::Reverse(spec.priority), !*user));
+        specs.sort_by_key(|(check, spec)| {
+            (std::cmp::Reverse(spec.priority), *check == Check::Builtin)
+        });
         let rules = specs
             .into_iter()
-            .map(|(_, spec)| CompiledRule::new(spec))
+            .map(|(check, spec)| CompiledRule::new(spec, check))
             .collect::<Result<Vec<_>, _>>()?;
         let platforms = platforms
             .into_iter()
-            .map(extract::CompiledPlatform::new)
+            .map(|(check, spec)| extract::CompiledPlatform::new(spec, check))
             .collect::<Result<Vec<_>, _>>()?;
         let rule_platform = rules
             .iter()
@@ -422,7 +429,7 @@ pub fn validate_user_rules(rules: &[RuleSpec]) -> Result<(), (String, String)> {
                 format!("two rules are named {:?}", rule.name),
             ));
         }
-        CompiledRule::new(rule.clone()).map_err(|e| (rule.name.clone(), e))?;
+        CompiledRule::new(rule.clone(), Check::Now).map_err(|e| (rule.name.clone(), e))?;
     }
     Ok(())
 }
@@ -430,7 +437,8 @@ pub fn validate_user_rules(rules: &[RuleSpec]) -> Result<(), (String, String)> {
 /// Config-time check of user platforms, like [`validate_user_rules`].
 pub fn validate_user_platforms(platforms: &[PlatformSpec]) -> Result<(), (String, String)> {
     for platform in platforms {
-        extract::CompiledPlatform::new(platform.clone()).map_err(|e| (platform.id.clone(), e))?;
+        extract::CompiledPlatform::new(platform.clone(), Check::Now)
+            .map_err(|e| (platform.id.clone(), e))?;
     }
     Ok(())
 }
@@ -444,6 +452,22 @@ mod tests {
         let rules = RuleSet::builtin();
         assert!(rules.rule_count() >= 8);
         assert!(rules.platform("linkedin").is_some());
+    }
+
+    /// Built-in patterns are not compiled when the rules load (see `condition::Check`):
+    /// this is where a broken one is caught.
+    #[test]
+    fn every_builtin_pattern_compiles() {
+        let file: RulesFile = toml::from_str(BUILTIN_RULES).unwrap();
+        for rule in file.rules {
+            let name = rule.name.clone();
+            CompiledRule::new(rule, Check::Now).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for platform in file.platforms {
+            let id = platform.id.clone();
+            extract::CompiledPlatform::new(platform, Check::Now)
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
+        }
     }
 
     #[test]
