@@ -277,7 +277,7 @@ fn main() {
     let mut plain_times = Vec::new();
     let mut backfill_times = Vec::new();
     let mut last = None;
-    for round in 0..3 {
+    for round in 0..5 {
         let (took, out) = plain();
         plain_times.push(took);
         let dir = tempfile::tempdir().unwrap();

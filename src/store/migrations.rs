@@ -168,6 +168,12 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, folder, uidvalidity, uid)
     ) WITHOUT ROWID;
     "#,
+    // 6: each contact's latest social interaction (the reconnect planner asks every
+    // minute) from an index alone. Without it every interaction row was read, and with
+    // memory-mapped reads the daemon's resident size grew with the whole table.
+    r#"
+    CREATE INDEX interaction_contact_kind ON interaction(contact_id, kind, occurred_at);
+    "#,
 ];
 
 /// The schema version this build writes.
