@@ -87,7 +87,7 @@ async fn status_line(
     now: DateTime<Utc>,
 ) -> String {
     let due = store
-        .run(move |store| Ok(store.pending_followups(Some(now.timestamp()))?.len()))
+        .run(move |store| store.count_pending_followups(now.timestamp()))
         .await
         .map_or_else(|_| "?".to_string(), |n| n.to_string());
     let mut line = format!(

@@ -148,6 +148,19 @@ impl super::Store {
         Ok(rows)
     }
 
+    /// How many open or snoozed tasks are due by `due_by`: the `followup_status_due`
+    /// index alone answers it, so the daemon's status line each minute reads no task or
+    /// interaction rows (with memory-mapped reads those would count as its memory).
+    pub fn count_pending_followups(&self, due_by: i64) -> Result<usize> {
+        let count: i64 = self.read().query_row(
+            "SELECT count(*) FROM followup
+             WHERE status IN ('open', 'snoozed') AND due_at <= ?1",
+            [due_by],
+            |r| r.get(0),
+        )?;
+        Ok(count as usize)
+    }
+
     /// Every task, newest due first (for `followups --all`).
     pub fn all_followups(&self) -> Result<Vec<FollowupRow>> {
         let sql = format!("{SELECT} ORDER BY f.due_at, f.id");
