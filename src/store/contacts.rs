@@ -232,7 +232,7 @@ pub struct LastContact {
     pub last_interaction_id: i64,
 }
 
-/// Answered from the `interaction_contact_kind` index alone (the daemon asks every
+/// Answered from the `interaction_contact` index alone (the daemon asks every
 /// minute; reading every interaction row made its resident size grow with the table).
 /// SQLite fills the bare column i.id from the row that has the MAX.
 const LAST_CONTACTS: &str = "SELECT c.id, c.display_name, c.tier, MAX(i.occurred_at), i.id
@@ -359,7 +359,7 @@ mod tests {
             .unwrap();
         assert!(
             plan.iter()
-                .any(|step| step.contains("COVERING INDEX interaction_contact_kind")),
+                .any(|step| step.contains("COVERING INDEX interaction_contact ")),
             "{plan:?}"
         );
     }
