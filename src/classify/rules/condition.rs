@@ -9,6 +9,9 @@ use regex::{Regex, RegexBuilder};
 use super::extract::CompiledPlatform;
 use super::{MailView, RuleSpec, sender_matches};
 
+/// A pattern no text matches: the stand-in for one that failed to build.
+const NEVER_MATCHES: &str = r"[^\s\S]";
+
 /// Bound on one compiled pattern, so a user's rule cannot eat memory.
 const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 
@@ -58,8 +61,13 @@ impl std::ops::Deref for Pattern {
 
     fn deref(&self) -> &Regex {
         self.built.get_or_init(|| {
-            // The same pattern with the same limits compiled when the rules loaded.
-            compile(&self.source).unwrap_or_else(|err| unreachable!("{err}"))
+            // User patterns compiled when the rules loaded and built-in ones in a unit
+            // test, with these same limits, so this cannot fail; if it ever did, the
+            // rule stops matching and says why rather than taking the daemon down.
+            compile(&self.source).unwrap_or_else(|err| {
+                tracing::error!("rule pattern disabled: {err}");
+                Regex::new(NEVER_MATCHES).unwrap_or_else(|_| unreachable!("a constant pattern"))
+            })
         })
     }
 }
@@ -263,5 +271,17 @@ impl CompiledRule {
             .template_header
             .as_deref()
             .or(platform.and_then(|p| p.spec.template_header.as_deref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stand_in_pattern_builds_and_matches_nothing() {
+        let never = Regex::new(NEVER_MATCHES).unwrap();
+        assert!(!never.is_match(""));
+        assert!(!never.is_match("anything at all\n"));
     }
 }

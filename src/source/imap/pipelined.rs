@@ -77,7 +77,9 @@ impl<'a> Pipelined<'a> {
     /// `UID SEARCH criteria`; read the hits with [`Self::search_hits`].
     pub async fn send_search(&mut self, criteria: &str) -> Result<()> {
         debug_assert!(self.search.is_none(), "one UID SEARCH at a time");
-        let tag = self.send(format!("UID SEARCH {criteria}")).await?;
+        let tag = self
+            .send("UID SEARCH", format!("UID SEARCH {criteria}"))
+            .await?;
         self.search = Some(InFlight::new(tag, Vec::new()));
         Ok(())
     }
@@ -94,7 +96,10 @@ impl<'a> Pipelined<'a> {
     pub async fn send_first_look(&mut self, uid_set: &str) -> Result<()> {
         debug_assert!(self.looks.is_none(), "one header FETCH at a time");
         let tag = self
-            .send(format!("UID FETCH {uid_set} {}", self.look_items))
+            .send(
+                "the header FETCH",
+                format!("UID FETCH {uid_set} {}", self.look_items),
+            )
             .await?;
         self.looks = Some(InFlight::new(tag, Vec::new()));
         Ok(())
@@ -115,7 +120,10 @@ impl<'a> Pipelined<'a> {
     /// FETCH in flight keeps running meanwhile; its answers are kept for later.
     pub async fn bodies(&mut self, uid_set: &str) -> Result<Bodies> {
         let tag = self
-            .send(format!("UID FETCH {uid_set} (UID BODY.PEEK[])"))
+            .send(
+                "the body FETCH",
+                format!("UID FETCH {uid_set} (UID BODY.PEEK[])"),
+            )
             .await?;
         self.bodies = Some(InFlight::new(tag, HashMap::new()));
         Ok(match self.wait(|p| &mut p.bodies).await? {
@@ -124,12 +132,11 @@ impl<'a> Pipelined<'a> {
         })
     }
 
-    async fn send(&mut self, command: String) -> Result<RequestId> {
-        let verb = command.split(' ').take(2).collect::<Vec<_>>().join(" ");
+    async fn send(&mut self, what: &str, command: String) -> Result<RequestId> {
         self.session
             .run_command(command)
             .await
-            .with_context(|| format!("sending {verb} failed"))
+            .with_context(|| format!("sending {what} failed"))
     }
 
     /// Read until the command in `slot` has its tagged reply: what it returned, and

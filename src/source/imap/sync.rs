@@ -154,7 +154,9 @@ pub async fn sync_folder(
     let windows = search_windows(from_uid, top);
     let mut wire = Pipelined::new(session, ctx.prefilter.header_fields());
     let searched = async {
-        wire.send_search(&criteria(&windows[0])).await?;
+        if let Some(first) = windows.first() {
+            wire.send_search(&criteria(first)).await?;
+        }
         for (index, window) in windows.iter().enumerate() {
             let search_started = std::time::Instant::now();
             let found = wire
