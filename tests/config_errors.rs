@@ -92,3 +92,50 @@ fn every_example_config_is_valid() {
         nudged::config::Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// A semantic error's position comes from the parser's spans: text that looks like
+/// the offending key in a comment above it must not be what the error points at.
+#[test]
+fn errors_point_at_the_key_not_a_look_alike_in_a_comment() {
+    let cases = [
+        (
+            "# [digest] to = \"me@example.com\" is what you want\n\
+             [store]\npath = \"n.db\"\n\n[digest]\ntransport = \"file\"\nfile_dir = \"out\"\nto = \"nobody\"\n",
+            "config.toml:8:6",
+            "not an email address",
+        ),
+        (
+            "# the \"personal\" source is my phone's account\n\
+             [[source]]\nname = \"personal\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\n",
+            "config.toml:3:8",
+            "password_file",
+        ),
+        (
+            "# rule \"mine\" once had subject = \"(unclosed\"\n\
+             [[rule]]\nname = \"mine\"\nplatform = \"linkedin\"\nkind = \"message\"\nsubject = \"(unclosed\"\n",
+            "config.toml:3:8",
+            "mine",
+        ),
+        (
+            "# [web] listen = \"nowhere\"\n[web]\npublic_url = \"https://n.example\"\nlisten = \"nowhere\"\n",
+            "config.toml:4:10",
+            "web.listen",
+        ),
+        (
+            "# [[source]] tls = \"none\"\n[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\n\
+             username = \"me\"\npassword_file = \"pw\"\ntls = \"none\"\n",
+            "config.toml:8:7",
+            "loopback",
+        ),
+    ];
+    for (text, place, words) in cases {
+        let (_dir, path) = write_config(text);
+        let out = nudged(&path, &["followups"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(place) && stderr.contains(words),
+            "want {place} and {words:?} for\n{text}\ngot: {stderr}"
+        );
+    }
+}

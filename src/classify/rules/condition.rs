@@ -2,75 +2,9 @@
 //! order of cost (sender, headers, subject, template, body), recording what held so
 //! `classify --explain` can say why a rule matched or how close it came.
 
-use std::sync::OnceLock;
-
-use regex::{Regex, RegexBuilder};
-
-use super::extract::CompiledPlatform;
+use super::pattern::{Check, Pattern};
+use super::platform::CompiledPlatform;
 use super::{MailView, RuleSpec, sender_matches};
-
-/// A pattern no text matches: the stand-in for one that failed to build.
-const NEVER_MATCHES: &str = r"[^\s\S]";
-
-/// Bound on one compiled pattern, so a user's rule cannot eat memory.
-const PATTERN_SIZE_LIMIT: usize = 1 << 20;
-
-fn compile(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .size_limit(PATTERN_SIZE_LIMIT)
-        .build()
-        .map_err(|err| format!("bad pattern {pattern:?}: {err}"))
-}
-
-/// A rule's pattern, built on first use. A case-insensitive Unicode automaton costs tens
-/// of KB, and most rules only ever see mail their sender test already turned away:
-/// holding every automaton from the start was ~3 MB of a daemon that is meant to stay
-/// under 15 MB. A user's pattern is compiled in full when the rules load (so a bad one
-/// is reported then, with its place) and dropped again; the built-in ones are compiled
-/// by a unit test instead, which keeps a restart fast.
-#[derive(Debug)]
-pub(super) struct Pattern {
-    source: String,
-    built: OnceLock<Regex>,
-}
-
-/// Whether a pattern is compiled once when the rules load, to report errors early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Check {
-    /// Written by the user: check it now.
-    Now,
-    /// Built in: `every_builtin_pattern_compiles` checks them all.
-    Builtin,
-}
-
-impl Pattern {
-    pub fn new(source: &str, check: Check) -> Result<Self, String> {
-        if check == Check::Now {
-            drop(compile(source)?);
-        }
-        Ok(Self {
-            source: source.to_string(),
-            built: OnceLock::new(),
-        })
-    }
-}
-
-impl std::ops::Deref for Pattern {
-    type Target = Regex;
-
-    fn deref(&self) -> &Regex {
-        self.built.get_or_init(|| {
-            // User patterns compiled when the rules loaded and built-in ones in a unit
-            // test, with these same limits, so this cannot fail; if it ever did, the
-            // rule stops matching and says why rather than taking the daemon down.
-            compile(&self.source).unwrap_or_else(|err| {
-                tracing::error!("rule pattern disabled: {err}");
-                Regex::new(NEVER_MATCHES).unwrap_or_else(|_| unreachable!("a constant pattern"))
-            })
-        })
-    }
-}
 
 #[derive(Debug)]
 pub(super) struct CompiledRule {
@@ -105,49 +39,27 @@ pub(super) struct Verdict {
 }
 
 impl CompiledRule {
+    /// A user's rule is checked in full now (see [`Check`]); a built-in one is trusted.
     pub fn new(spec: RuleSpec, check: Check) -> Result<Self, String> {
-        let in_rule = |e: String| format!("rule {:?}: {e}", spec.name);
-        let opt = |p: &Option<String>| {
-            p.as_deref()
-                .map(|p| Pattern::new(p, check))
-                .transpose()
-                .map_err(in_rule)
-        };
+        if check == Check::Now {
+            spec.validate()?;
+        }
+        let opt = |p: &Option<String>| p.as_deref().map(Pattern::new);
         let map = |m: &std::collections::BTreeMap<String, String>| {
             m.iter()
-                .map(|(name, pattern)| {
-                    Ok((name.to_ascii_lowercase(), Pattern::new(pattern, check)?))
-                })
-                .collect::<Result<Vec<_>, String>>()
-                .map_err(in_rule)
+                .map(|(name, pattern)| (name.to_ascii_lowercase(), Pattern::new(pattern)))
+                .collect::<Vec<_>>()
         };
-        if spec.name.trim().is_empty() {
-            return Err("a rule needs a name".into());
-        }
-        if spec.platform.trim().is_empty() {
-            return Err(in_rule("platform must not be empty".into()));
-        }
-        let has_condition = !spec.from.is_empty()
-            || !spec.headers.is_empty()
-            || spec.subject.is_some()
-            || spec.from_name.is_some()
-            || spec.template.is_some()
-            || spec.body.is_some();
-        if !has_condition {
-            return Err(in_rule(
-                "states no condition (from, headers, subject, from_name, template or body), so it would match every message".into(),
-            ));
-        }
         Ok(Self {
-            headers: map(&spec.headers)?,
-            not_headers: map(&spec.not_headers)?,
-            subject: opt(&spec.subject)?,
-            template: opt(&spec.template)?,
-            body: opt(&spec.body)?,
-            capture: opt(&spec.capture)?,
-            from_name: opt(&spec.from_name)?,
-            link: opt(&spec.link)?,
-            profile: opt(&spec.profile)?,
+            headers: map(&spec.headers),
+            not_headers: map(&spec.not_headers),
+            subject: opt(&spec.subject),
+            template: opt(&spec.template),
+            body: opt(&spec.body),
+            capture: opt(&spec.capture),
+            from_name: opt(&spec.from_name),
+            link: opt(&spec.link),
+            profile: opt(&spec.profile),
             spec,
         })
     }
@@ -271,17 +183,5 @@ impl CompiledRule {
             .template_header
             .as_deref()
             .or(platform.and_then(|p| p.spec.template_header.as_deref()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_stand_in_pattern_builds_and_matches_nothing() {
-        let never = Regex::new(NEVER_MATCHES).unwrap();
-        assert!(!never.is_match(""));
-        assert!(!never.is_match("anything at all\n"));
     }
 }

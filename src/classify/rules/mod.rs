@@ -10,108 +10,20 @@
 
 mod condition;
 mod extract;
+mod pattern;
+mod platform;
 mod senders;
-
-use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::{Actor, Kind, MailView};
-use condition::{Check, CompiledRule, Mode, Verdict};
-pub use extract::{canonical_profile_url, url_host};
+pub use crate::config::{ActorSource, PlatformSpec, RuleSpec};
+use condition::{CompiledRule, Mode, Verdict};
+pub use extract::canonical_profile_url;
+use pattern::Check;
+pub use platform::url_host;
 
 const BUILTIN_RULES: &str = include_str!("builtin.toml");
-
-/// Where the actor's name comes from when no pattern names it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActorSource {
-    /// The From display name, unless it is the platform's own name.
-    #[default]
-    FromName,
-    /// The Reply-To name and address (blog comment mails reply to the commenter).
-    ReplyTo,
-    /// Only named groups in patterns; never a header.
-    Patterns,
-}
-
-/// One rule as written in TOML.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    /// Unique name, e.g. "linkedin.invitation". Reusing a built-in name overrides it.
-    pub name: String,
-    /// Platform id, e.g. "linkedin". A new id adds a platform.
-    pub platform: String,
-    pub kind: Kind,
-    /// Higher is tried first (default 0); noise rules use it to win over broad ones.
-    #[serde(default)]
-    pub priority: i32,
-    /// Sender addresses ("invitations@linkedin.com"), domains ("@linkedin.com", which
-    /// also covers subdomains) or local parts at any domain ("wordpress@", for
-    /// self-hosted software). Any one must match the parsed address.
-    #[serde(default)]
-    pub from: Vec<String>,
-    /// Pattern on the From display name, with the named groups below.
-    pub from_name: Option<String>,
-    /// Header name → pattern; every one must match a value of that header. Named groups
-    /// `actor`, `handle` and `email` name the person.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// Header name → pattern; the rule fails if any value of that header matches
-    /// (use "." for "header absent").
-    #[serde(default)]
-    pub not_headers: BTreeMap<String, String>,
-    /// Pattern on the decoded subject, with the named groups.
-    pub subject: Option<String>,
-    /// Pattern on the template id: the template header, or for mail whose headers
-    /// were stripped, the id the platform's links carry (`[[platform]] template_link`).
-    pub template: Option<String>,
-    /// Pattern on the plain-text body (HTML-only mail is converted first).
-    pub body: Option<String>,
-    /// Pattern on the plain-text body read only for its named groups; not a condition,
-    /// so a changed wording loses a detail, not the whole notification.
-    pub capture: Option<String>,
-    /// Pattern for the link to act on, searched in text then HTML; group `link` or the
-    /// whole match.
-    pub link: Option<String>,
-    /// Pattern for the actor's profile URL; group `url` or the whole match, `handle`.
-    pub profile: Option<String>,
-    /// Hosts (and their subdomains) a `link` or `profile` URL must be on.
-    #[serde(default)]
-    pub link_host: Vec<String>,
-    /// Profile URL built from the handle when the mail shows none: `"https://github.com/{handle}"`.
-    pub profile_url: Option<String>,
-    /// Header whose value is the template id (default: the platform's).
-    pub template_header: Option<String>,
-    /// Header whose value is the actor's handle (e.g. "X-GitHub-Sender").
-    pub handle_header: Option<String>,
-    /// Where the actor's name comes from when no pattern names it.
-    #[serde(default)]
-    pub actor_from: ActorSource,
-}
-
-/// A platform: which sender domains are its own (so a message from one that no rule
-/// understands becomes "unknown template" instead of vanishing, and so DKIM can be
-/// checked against them) and where its template id is found.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlatformSpec {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub domains: Vec<String>,
-    /// Header whose value is the template id, read for unknown templates too.
-    pub template_header: Option<String>,
-    /// Patterns with a `template` group that find the template id in links on the
-    /// platform's own domains, for mail whose headers were stripped by forwarding.
-    #[serde(default)]
-    pub template_link: Vec<String>,
-    /// Self-hosted software (Mastodon, WordPress): the sender's own domain is the
-    /// platform's for trust, since there is no one domain to pin.
-    #[serde(default)]
-    pub any_domain: bool,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +41,7 @@ pub struct RuleSet {
     /// Index into `platforms` of each rule's platform, looked up once here rather than
     /// for every rule on every message.
     rule_platform: Vec<Option<usize>>,
-    platforms: Vec<extract::CompiledPlatform>,
+    platforms: Vec<platform::CompiledPlatform>,
     /// Every sender a rule's `from` or a platform's domains name.
     senders: senders::SenderIndex,
 }
@@ -205,7 +117,7 @@ impl RuleSet {
             .collect::<Result<Vec<_>, _>>()?;
         let platforms = platforms
             .into_iter()
-            .map(|(check, spec)| extract::CompiledPlatform::new(spec, check))
+            .map(|(check, spec)| platform::CompiledPlatform::new(spec, check))
             .collect::<Result<Vec<_>, _>>()?;
         let rule_platform = rules
             .iter()
@@ -248,7 +160,7 @@ impl RuleSet {
         self.compiled_platform(id).map(|p| &p.spec)
     }
 
-    fn compiled_platform(&self, id: &str) -> Option<&extract::CompiledPlatform> {
+    fn compiled_platform(&self, id: &str) -> Option<&platform::CompiledPlatform> {
         self.platforms.iter().find(|p| p.spec.id == id)
     }
 
@@ -300,7 +212,7 @@ impl RuleSet {
 
     fn rules_with_platforms(
         &self,
-    ) -> impl Iterator<Item = (&CompiledRule, Option<&extract::CompiledPlatform>)> {
+    ) -> impl Iterator<Item = (&CompiledRule, Option<&platform::CompiledPlatform>)> {
         self.rules
             .iter()
             .zip(&self.rule_platform)
@@ -418,31 +330,6 @@ pub fn domain_within(got: &str, domain: &str) -> bool {
     }
 }
 
-/// Config-time check of user platforms and rules: every pattern compiles, names are
-/// unique. On error returns (rule or platform name, message) so config can point at it.
-pub fn validate_user_rules(rules: &[RuleSpec]) -> Result<(), (String, String)> {
-    let mut seen = std::collections::BTreeSet::new();
-    for rule in rules {
-        if !seen.insert(rule.name.as_str()) {
-            return Err((
-                rule.name.clone(),
-                format!("two rules are named {:?}", rule.name),
-            ));
-        }
-        CompiledRule::new(rule.clone(), Check::Now).map_err(|e| (rule.name.clone(), e))?;
-    }
-    Ok(())
-}
-
-/// Config-time check of user platforms, like [`validate_user_rules`].
-pub fn validate_user_platforms(platforms: &[PlatformSpec]) -> Result<(), (String, String)> {
-    for platform in platforms {
-        extract::CompiledPlatform::new(platform.clone(), Check::Now)
-            .map_err(|e| (platform.id.clone(), e))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,7 +341,7 @@ mod tests {
         assert!(rules.platform("linkedin").is_some());
     }
 
-    /// Built-in patterns are not compiled when the rules load (see `condition::Check`):
+    /// Built-in patterns are not compiled when the rules load (see `pattern::Check`):
     /// this is where a broken one is caught.
     #[test]
     fn every_builtin_pattern_compiles() {
@@ -465,7 +352,7 @@ mod tests {
         }
         for platform in file.platforms {
             let id = platform.id.clone();
-            extract::CompiledPlatform::new(platform, Check::Now)
+            platform::CompiledPlatform::new(platform, Check::Now)
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
         }
     }
