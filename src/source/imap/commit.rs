@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 
 use super::SyncContext;
-use super::sync::Item;
+use super::batch::Item;
 use crate::pipeline::{Ingest, Ingested, record_sent};
 use crate::source::SourceReport;
 use crate::store::{MailboxState, SharedStore, sync_state};

@@ -3,6 +3,7 @@
 //! reconnecting through the one backoff policy ([`watch`]). The protocol code hands raw
 //! messages to [`crate::pipeline`]; what they mean is decided there.
 
+mod batch;
 mod commit;
 pub mod connect;
 mod oauth;

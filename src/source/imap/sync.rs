@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 
+use super::batch::Item;
 use super::commit::Committer;
 use super::connect::{Session, log_alerts};
 use super::pipelined::{Bodies, FirstLook, Pipelined};
@@ -21,15 +22,6 @@ use crate::store::MailboxState;
 const BATCH: usize = 500;
 /// Whole messages held in memory at once, at most; a batch is committed in parts above it.
 const BODY_BYTES_PER_COMMIT: u64 = 4 * 1024 * 1024;
-
-/// What became of one UID in a batch.
-pub(super) enum Item {
-    /// Not a notification candidate: only its headers were read.
-    Passed,
-    Message(Vec<u8>),
-    Sent(SentMail),
-    Skipped(u32, &'static str),
-}
 
 /// UIDs per UID SEARCH: bounds the size of one answer (and our memory) in big folders.
 const SEARCH_WINDOW: u32 = 10_000;
