@@ -17,7 +17,6 @@ use mail_auth::{
 };
 
 use super::rules::domain_within;
-use super::trust::Trust;
 
 /// The keys we hold, by DNS name (`selector._domainkey.domain`), as mail-auth's
 /// resolver cache: a lookup is answered from here or not at all.
@@ -77,13 +76,21 @@ fn offline_authenticator() -> Option<&'static MessageAuthenticator> {
     .as_ref()
 }
 
+/// What a local check of a platform's signatures found, and why. The trust verdict
+/// (`super::trust`) builds on it; this file only knows DKIM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocalDkim {
+    Pass(String),
+    Fail(String),
+}
+
 /// Check the signatures made by one of the platform's domains whose key we hold.
 /// `None` when there is no such signature: nothing was learned locally.
 pub fn verify(
     raw: &[u8],
     platform_domains: &[String],
     keys: &BTreeMap<String, String>,
-) -> Option<(Trust, String)> {
+) -> Option<LocalDkim> {
     if keys.is_empty() || platform_domains.is_empty() {
         return None;
     }
@@ -113,10 +120,9 @@ pub fn verify(
         let domain = output.signature().map(|s| s.d.clone()).unwrap_or_default();
         match output.result() {
             DkimResult::Pass => {
-                return Some((
-                    Trust::Verified,
-                    format!("DKIM signature of {domain} verified locally"),
-                ));
+                return Some(LocalDkim::Pass(format!(
+                    "DKIM signature of {domain} verified locally"
+                )));
             }
             DkimResult::Fail(err) | DkimResult::Neutral(err) | DkimResult::PermError(err) => {
                 failure.get_or_insert_with(|| {
@@ -126,5 +132,5 @@ pub fn verify(
             DkimResult::TempError(_) | DkimResult::None => {}
         }
     }
-    failure.map(|why| (Trust::Failed, why))
+    failure.map(LocalDkim::Fail)
 }

@@ -9,6 +9,7 @@
 use serde::Serialize;
 
 use super::MailView;
+use super::dkim::LocalDkim;
 pub(crate) use super::message::strip_comments;
 use super::rules::domain_within;
 use crate::config::TrustConfig;
@@ -66,7 +67,10 @@ pub fn verdict(
     if mail.header("dkim-signature").is_some()
         && let Some(local) = super::dkim::verify(raw, platform_domains, &config.dkim_keys)
     {
-        return local;
+        return match local {
+            LocalDkim::Pass(why) => (Trust::Verified, why),
+            LocalDkim::Fail(why) => (Trust::Failed, why),
+        };
     }
     match authentication_results(mail, platform_domains, config) {
         Trust::Verified => (
