@@ -1,6 +1,7 @@
 //! Raw bytes → parse → classify must never panic, whatever the bytes. Run with
-//! `cargo +nightly fuzz run classify fuzz/corpus/classify` (corpus seeded from
-//! tests/fixtures and the demo Maildir).
+//! `cargo +nightly fuzz run classify fuzz/corpus/classify fuzz/seeds/classify`: the
+//! hand-picked seeds are tracked (and replayed by `tests/fuzz_seeds.rs` on every test
+//! run); what libFuzzer generates goes to the first, untracked directory.
 #![no_main]
 
 use std::sync::OnceLock;
