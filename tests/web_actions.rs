@@ -4,6 +4,7 @@
 
 mod web_common;
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -91,9 +92,26 @@ async fn get_and_head_show_a_confirm_page_and_change_nothing() {
     for _ in 0..3 {
         assert_eq!(server.get(&path).await.status, 200);
     }
-    // Give the feed refresher time to do whatever it would do; it must not write either.
-    tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(before, server.dump(), "a GET or HEAD changed the database");
+    // The feed refresher must not write either. As a barrier, make a feed token from
+    // another connection and wait until the feed serves it: the refresher has then run
+    // a whole pass after the GETs. The token's setting is the only change allowed.
+    let (feed, _) = server.new_feed_path();
+    within(Duration::from_secs(5), async || {
+        server.get(&feed).await.status == 200
+    })
+    .await
+    .expect("the feed refresher never picked up the new token");
+    let after = server.dump();
+    let (old, new): (BTreeSet<&str>, BTreeSet<&str>) =
+        (before.lines().collect(), after.lines().collect());
+    let removed: Vec<&&str> = old.difference(&new).collect();
+    let added: Vec<&&str> = new.difference(&old).collect();
+    assert!(removed.is_empty(), "rows went away: {removed:?}");
+    assert!(
+        added.len() == 1 && added[0].contains("feed_token_sha256"),
+        "more than the feed token changed: {added:?}"
+    );
     server.stop().await;
 }
 
