@@ -45,9 +45,60 @@ fn trust_config() -> TrustConfig {
     }
 }
 
+/// Keys a golden may hold (tests/fixtures/README.md), and whether each must be given.
+const GOLDEN_KEYS: &[(&str, bool)] = &[
+    ("platform", true),
+    ("kind", true),
+    ("note", true),
+    ("actor_name", false),
+    ("actor_handle", false),
+    ("actor_profile_url", false),
+    ("link", false),
+    ("template", false),
+    ("trust", false),
+    ("malformed", false),
+];
+
+/// A golden that says something the comparison would not check is a broken golden:
+/// an unknown key (a typo such as `actor_nmae`), a missing required key, or a value
+/// of the wrong type or outside its set.
+fn golden_problems(expect: &toml::Table) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (key, value) in expect {
+        match GOLDEN_KEYS.iter().find(|(known, _)| known == key) {
+            None => problems.push(format!(
+                "unexpected key {key:?} in the golden; known keys: {}",
+                GOLDEN_KEYS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+            Some(("malformed", _)) if !value.is_bool() => {
+                problems.push(format!("malformed = {value}: want true or false"));
+            }
+            Some(("trust", _)) if !matches!(value.as_str(), Some("forged" | "unverified")) => {
+                problems.push(format!(
+                    "trust = {value}: want \"forged\" or \"unverified\""
+                ));
+            }
+            Some((known, _)) if *known != "malformed" && !value.is_str() => {
+                problems.push(format!("{key} = {value}: want a string"));
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, required) in GOLDEN_KEYS {
+        if *required && !expect.contains_key(*key) {
+            problems.push(format!("the golden lacks {key:?}"));
+        }
+    }
+    problems
+}
+
 /// Differences between a result and its golden, one line each.
 fn compare(expect: &toml::Table, got: &Classification) -> Vec<String> {
-    let mut diffs = Vec::new();
+    let mut diffs = golden_problems(expect);
     let want = |key: &str| expect.get(key).and_then(|v| v.as_str());
     let mut check = |key: &str, got: Option<&str>| {
         if let Some(want) = want(key)
@@ -138,5 +189,23 @@ fn genuine_fixtures_are_verified_through_the_trusted_server() {
     assert_eq!(
         classify(&raw, &rules, &TrustConfig::default()).trust,
         Trust::Unverified
+    );
+}
+
+#[test]
+fn a_golden_with_an_unknown_key_or_a_wrong_type_fails() {
+    let golden = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
+    let good = "platform = \"linkedin\"\nkind = \"message\"\nnote = \"n\"\n";
+    assert!(golden_problems(&golden(good)).is_empty());
+    let typo = golden(&format!("{good}actor_nmae = \"Ann Lee\"\n"));
+    assert!(golden_problems(&typo)[0].contains("unexpected key \"actor_nmae\""));
+    let wrong_type = golden(&format!("{good}link = 3\nmalformed = \"yes\"\n"));
+    assert_eq!(golden_problems(&wrong_type).len(), 2);
+    let lacking = golden("kind = \"message\"\nnote = \"n\"\ntrust = \"maybe\"\n");
+    assert_eq!(
+        golden_problems(&lacking).len(),
+        2,
+        "{:?}",
+        golden_problems(&lacking)
     );
 }
