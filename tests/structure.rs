@@ -108,6 +108,35 @@ fn src_has_no_new_import_circle() {
     );
 }
 
+/// What config may use besides itself: leaves with no imports of their own.
+const CONFIG_MAY_USE: &[&str] = &["duration.rs"];
+
+/// Config is plain data at the bottom: the classifier and planner import it, never the
+/// other way round.
+#[test]
+fn config_imports_nothing_above_it() {
+    let graph = graph::build(&library(&sources()));
+    let mut upward = Vec::new();
+    for (file, targets) in &graph.edges {
+        if !file.starts_with("config/") {
+            continue;
+        }
+        for target in targets {
+            if !target.starts_with("config/") && !CONFIG_MAY_USE.contains(&target.as_str()) {
+                upward.push(format!("{file} uses {target}"));
+            }
+        }
+    }
+    assert!(upward.is_empty(), "{}", upward.join("\n"));
+    for leaf in CONFIG_MAY_USE {
+        assert!(
+            graph.edges.get(*leaf).is_some_and(|t| t.is_empty()),
+            "{leaf} is no longer a leaf: {:?}",
+            graph.edges.get(*leaf)
+        );
+    }
+}
+
 #[test]
 fn no_file_under_src_is_over_500_lines() {
     let sources = sources();

@@ -6,7 +6,8 @@
 //! A rule matches when every condition it states holds. Rules are tried by priority
 //! (higher first; user rules before built-ins of equal priority, then file order) and
 //! the first match wins. `condition` checks rules, `extract` reads the actor, link and
-//! template out of a matched message.
+//! template out of a matched message; both stand on `platform` and `pattern`. The spec
+//! types themselves are config data (`crate::config::rules`).
 
 mod condition;
 mod extract;
