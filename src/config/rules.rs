@@ -114,7 +114,7 @@ pub struct PlatformSpec {
 }
 
 impl RuleSpec {
-    /// Every pattern the rule states, with the header name for header patterns.
+    /// Every pattern the rule states, header patterns included.
     pub fn patterns(&self) -> impl Iterator<Item = &str> {
         let single = [
             &self.subject,
