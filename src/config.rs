@@ -107,10 +107,21 @@ pub struct SourceConfig {
 pub struct OAuth2Config {
     pub token_url: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    /// Only read to refuse it, at its line: a secret is never written in the config.
+    pub client_secret: Option<toml::Spanned<String>>,
     pub client_secret_file: Option<PathBuf>,
+    pub client_secret_command: Option<String>,
+    /// Where the refresh token is kept; default `oauth2/SOURCE.refresh-token` next to the
+    /// database (set after parsing), written by `nudged auth login`.
     pub refresh_token_file: Option<PathBuf>,
     pub access_token_file: Option<PathBuf>,
+    /// `nudged auth login` with the device authorization grant (RFC 8628), e.g. Microsoft.
+    pub device_auth_url: Option<String>,
+    /// `nudged auth login` in a browser with a loopback redirect and PKCE, e.g. Google.
+    pub auth_url: Option<String>,
+    /// Scopes asked for at `nudged auth login`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl SourceConfig {
@@ -415,6 +426,7 @@ impl Config {
         config.path = file.map(Path::to_path_buf);
         config.validate(text, file)?;
         config.resolve_paths(base);
+        config.default_oauth2_token_files();
         Ok(config)
     }
 
@@ -505,6 +517,9 @@ impl Config {
                                 source.name
                             ),
                         );
+                    }
+                    if let Some(oauth) = &source.oauth2 {
+                        validate_oauth2_secret(&source.name, oauth, text, file)?;
                     }
                     if let Some(oauth) = &source.oauth2
                         && let Err(message) = validate_oauth2(oauth)
@@ -667,6 +682,23 @@ impl Config {
         }
     }
 
+    /// A refresh token without a configured file lives next to the database, where
+    /// `nudged auth login` writes it and the daemon rewrites it when the provider rotates it.
+    fn default_oauth2_token_files(&mut self) {
+        let dir = self
+            .store_path()
+            .parent()
+            .map_or_else(|| PathBuf::from("oauth2"), |dir| dir.join("oauth2"));
+        for source in &mut self.sources {
+            if let Some(oauth) = &mut source.oauth2
+                && oauth.access_token_file.is_none()
+                && oauth.refresh_token_file.is_none()
+            {
+                oauth.refresh_token_file = Some(dir.join(format!("{}.refresh-token", source.name)));
+            }
+        }
+    }
+
     /// The database file: the configured one, else under the state directory systemd
     /// gives us, else the XDG state directory.
     pub fn store_path(&self) -> PathBuf {
@@ -740,22 +772,59 @@ fn validate_oauth2(oauth: &OAuth2Config) -> Result<(), String> {
             "set token_url, client_id and refresh_token_file (or access_token_file)".into(),
         );
     };
-    if oauth.client_id.is_none() || oauth.refresh_token_file.is_none() {
-        return Err("a refresh needs client_id and refresh_token_file".into());
+    if oauth.client_id.is_none() {
+        return Err("a refresh needs client_id".into());
     }
-    if oauth.client_secret.is_some() && oauth.client_secret_file.is_some() {
-        return Err("set client_secret or client_secret_file, not both".into());
+    if oauth.client_secret_file.is_some() && oauth.client_secret_command.is_some() {
+        return Err("set client_secret_file or client_secret_command, not both".into());
     }
+    for (key, url) in [
+        ("token_url", Some(url)),
+        ("device_auth_url", oauth.device_auth_url.as_ref()),
+        ("auth_url", oauth.auth_url.as_ref()),
+    ] {
+        if let Some(url) = url {
+            check_endpoint(key, url)?;
+        }
+    }
+    Ok(())
+}
+
+/// An OAuth endpoint is HTTPS, except on loopback (a local test server or token helper).
+fn check_endpoint(key: &str, url: &str) -> Result<(), String> {
     let plain_ok = url
         .strip_prefix("http://")
         .and_then(|rest| rest.split(['/', ':']).next())
         .is_some_and(is_loopback);
     if !url.starts_with("https://") && !plain_ok {
         return Err(format!(
-            "token_url {url:?} must be https:// (plain http only on a loopback host)"
+            "{key} {url:?} must be https:// (plain http only on a loopback host)"
         ));
     }
     Ok(())
+}
+
+/// A client secret written inline is refused where it stands, so the user knows which
+/// line to move into a file.
+fn validate_oauth2_secret(
+    source: &str,
+    oauth: &OAuth2Config,
+    text: &str,
+    file: Option<&Path>,
+) -> Result<(), ConfigError> {
+    match &oauth.client_secret {
+        Some(inline) => Err(ConfigError::at(
+            file,
+            text,
+            Some(inline.span()),
+            format!(
+                "source {source:?}: oauth2.client_secret must not be written in the config; \
+                 put it in a file readable only by nudged and set client_secret_file \
+                 (e.g. a systemd credential), or set client_secret_command"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 pub fn is_loopback(host: &str) -> bool {
@@ -837,6 +906,27 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("https"), "{err}");
         assert!(parse(&ok.replace("https://oauth2.example.com", "http://127.0.0.1:9")).is_ok());
+    }
+
+    #[test]
+    fn oauth2_inline_client_secret_is_refused_at_its_line() {
+        let text = "[store]\npath = \"/var/lib/nudged/nudged.db\"\n[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\n[source.oauth2]\ntoken_url = \"https://oauth2.example.com/token\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.line_col.map(|lc| lc.0), Some(12), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("client_secret_file"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        // Without it the refresh token defaults to the state directory.
+        let config = parse(&text.replace("client_secret = \"hunter2\"\n", "")).unwrap();
+        assert_eq!(
+            config.sources[0]
+                .oauth2
+                .as_ref()
+                .unwrap()
+                .refresh_token_file
+                .as_deref(),
+            Some(Path::new("/var/lib/nudged/oauth2/p.refresh-token"))
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 mod commit;
 pub mod connect;
-mod oauth;
+pub mod oauth;
 mod pipelined;
 mod stream;
 pub mod sync;
