@@ -912,7 +912,7 @@ mod tests {
     fn oauth2_inline_client_secret_is_refused_at_its_line() {
         let text = "[store]\npath = \"/var/lib/nudged/nudged.db\"\n[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\n[source.oauth2]\ntoken_url = \"https://oauth2.example.com/token\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n";
         let err = parse(text).unwrap_err();
-        assert_eq!(err.line_col.map(|lc| lc.0), Some(12), "{err}");
+        assert_eq!(err.line_col, Some((11, 17)), "{err}");
         let message = err.to_string();
         assert!(message.contains("client_secret_file"), "{message}");
         assert!(!message.contains("hunter2"), "{message}");

@@ -2,6 +2,7 @@
 //! file and returns an error; this module maps errors to exit codes:
 //! 0 ok, 1 runtime failure, 2 bad configuration or usage.
 
+mod auth;
 mod classify;
 mod contacts;
 mod digest;
@@ -162,6 +163,11 @@ pub enum Command {
     },
     /// Validate the config, resolve every secret, log in to every server and say what is wrong
     Check,
+    /// Sign in to an OAuth provider (Microsoft 365, Gmail) and check the stored tokens
+    Auth {
+        #[command(subcommand)]
+        action: auth::AuthCommand,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -317,6 +323,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
         Command::Check => maintenance::check(&ctx),
+        Command::Auth { action } => auth::auth(&ctx, action),
         Command::Completions { .. } | Command::Man => Ok(()),
         Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }
