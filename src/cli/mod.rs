@@ -8,6 +8,7 @@ mod contacts;
 mod digest;
 mod feed;
 mod import;
+mod init;
 mod listings;
 mod maintenance;
 mod run;
@@ -163,6 +164,8 @@ pub enum Command {
     },
     /// Validate the config, resolve every secret, log in to every server and say what is wrong
     Check,
+    /// Write a working config: find the servers, log in to test, pick the Sent folder
+    Init(init::InitArgs),
     /// Sign in to an OAuth provider (Microsoft 365, Gmail) and check the stored tokens
     Auth {
         #[command(subcommand)]
@@ -281,6 +284,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Man => return maintenance::man_page(),
         _ => {}
     }
+    // `init` writes the config, so it cannot need one.
+    let cli = match cli {
+        Cli {
+            command: Command::Init(args),
+            config,
+            ..
+        } => return init::init(config.as_deref(), args),
+        cli => cli,
+    };
     // `classify` works without a config (built-in rules only).
     let needs_config = !matches!(cli.command, Command::Classify { .. });
     let ctx = Context {
@@ -324,7 +336,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
         Command::Check => maintenance::check(&ctx),
         Command::Auth { action } => auth::auth(&ctx, action),
-        Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Completions { .. } | Command::Man | Command::Init(_) => Ok(()),
         Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }
 }

@@ -5,6 +5,7 @@
 
 mod commit;
 pub mod connect;
+pub mod folders;
 pub mod oauth;
 mod pipelined;
 mod stream;
