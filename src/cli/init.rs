@@ -92,6 +92,9 @@ pub struct InitArgs {
     /// A file that holds the SMTP password [default: the IMAP password's]
     #[arg(long, value_name = "FILE")]
     smtp_password_file: Option<PathBuf>,
+    /// The SMTP server takes mail without a log-in (a local relay)
+    #[arg(long, conflicts_with_all = ["smtp_password_file", "smtp_password_command", "smtp_username"])]
+    smtp_anonymous: bool,
     /// With --transport file: where digests are written
     #[arg(long, value_name = "DIR")]
     file_dir: Option<PathBuf>,
@@ -335,6 +338,7 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
             });
         let user = args.smtp_username.unwrap_or_else(|| username.clone());
         let secret = match (args.smtp_password_file, args.smtp_password_command) {
+            _ if args.smtp_anonymous => None,
             (Some(file), _) => Some(PasswordFrom::File(file)),
             (None, Some(command)) => Some(PasswordFrom::Command(command)),
             (None, None) => password.as_ref().map(|p| match p {
