@@ -3,24 +3,22 @@
 //! server marks, write the file 0600 (never over another) and run `check`.
 
 mod ask;
+mod prove;
 mod providers;
+mod render;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::Args;
 
 use super::UsageError;
 use crate::config::{Config, TlsMode, default_config_path};
-use crate::source::imap::ConnectError;
 use ask::Asker;
 use providers::{Preset, ProviderKind, Server};
 
-/// How long the test log-in may take.
-const LOGIN_DEADLINE: Duration = Duration::from_secs(30);
 /// The source's name in the written config.
-const SOURCE_NAME: &str = "mail";
+pub(super) const SOURCE_NAME: &str = "mail";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TlsArg {
@@ -113,25 +111,25 @@ pub struct InitArgs {
 }
 
 /// Where the password comes from.
-enum PasswordFrom {
+pub(super) enum PasswordFrom {
     File(PathBuf),
     Command(String),
 }
 
 /// Everything the config is written from.
-struct Answers {
-    email: String,
-    imap: Server,
-    username: String,
-    password: Option<PasswordFrom>,
-    ca_file: Option<PathBuf>,
-    oauth: Option<(providers::OAuthPreset, String, Option<PathBuf>)>,
-    sent_folder: Option<String>,
-    transport: TransportArg,
-    smtp: Option<(Server, String, Option<PasswordFrom>)>,
-    file_dir: Option<PathBuf>,
-    digest_to: String,
-    timezone: String,
+pub(super) struct Answers {
+    pub(super) email: String,
+    pub(super) imap: Server,
+    pub(super) username: String,
+    pub(super) password: Option<PasswordFrom>,
+    pub(super) ca_file: Option<PathBuf>,
+    pub(super) oauth: Option<(providers::OAuthPreset, String, Option<PathBuf>)>,
+    pub(super) sent_folder: Option<String>,
+    pub(super) transport: TransportArg,
+    pub(super) smtp: Option<(Server, String, Option<PasswordFrom>)>,
+    pub(super) file_dir: Option<PathBuf>,
+    pub(super) digest_to: String,
+    pub(super) timezone: String,
 }
 
 pub fn init(config: Option<&Path>, args: InitArgs) -> Result<()> {
@@ -155,19 +153,19 @@ async fn init_async(path: &Path, args: InitArgs) -> Result<()> {
     let asker = Asker::new(args.yes);
     let (mut answers, preset) = gather(&asker, args).await?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let config = Config::parse(&render(&answers), Some(path), &base)
+    let config = Config::parse(&render::render(&answers), Some(path), &base)
         .map_err(|err| anyhow!("the answers do not make a valid config: {err}"))?;
     if answers.oauth.is_none() {
-        answers.sent_folder = prove_imap(&config, &answers, preset).await?;
-        prove_smtp(&config).await?;
+        answers.sent_folder = prove::prove_imap(&config, &answers, preset).await?;
+        prove::prove_smtp(&config).await?;
     }
-    let text = render(&answers);
+    let text = render::render(&answers);
     let config = Config::parse(&text, Some(path), &base)
         .map_err(|err| anyhow!("the answers do not make a valid config: {err}"))?;
     if asker.interactive() && !asker.confirm(&format!("Write {}?", path.display()), true)? {
         bail!("nothing was written");
     }
-    write_private(path, &text)?;
+    render::write_private(path, &text)?;
     println!("Wrote {} (mode 0600).", path.display());
     let flag = format!("--config {}", path.display());
     if answers.oauth.is_some() {
@@ -382,176 +380,6 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
         },
         preset,
     ))
-}
-
-/// Log in with the answers; a refused password ends `init` before anything is written.
-/// Returns the Sent folder to use: the one the server marks `\Sent`, else a known name.
-async fn prove_imap(config: &Config, answers: &Answers, preset: &Preset) -> Result<Option<String>> {
-    let source = config
-        .sources
-        .first()
-        .context("no source in the generated config")?;
-    let at = format!("{}:{}", answers.imap.host, answers.imap.port);
-    eprintln!("Logging in to {at} as {}…", answers.username);
-    let listed = tokio::time::timeout(
-        LOGIN_DEADLINE,
-        crate::source::imap::folders::list_folders(source),
-    )
-    .await;
-    let folders = match listed {
-        Err(_) => bail!(
-            "{at} did not answer within {} s: check --imap-host, --imap-port and --tls. Nothing was written.",
-            LOGIN_DEADLINE.as_secs()
-        ),
-        Ok(Err(ConnectError::Auth(why))) => bail!(
-            "{at} refused the log-in for {}: {why}\nCheck the user name and the password. {}\nNothing was written.",
-            answers.username,
-            preset.password_hint
-        ),
-        Ok(Err(ConnectError::Other(err))) => bail!(
-            "cannot log in to {at}: {err:#}\nCheck --imap-host, --imap-port and --tls. Nothing was written."
-        ),
-        Ok(Ok(folders)) => folders,
-    };
-    let sent = folders
-        .iter()
-        .find(|f| f.sent)
-        .or_else(|| folders.iter().find(|f| f.name == preset.sent_folder))
-        .or_else(|| {
-            [
-                "Sent",
-                "Sent Items",
-                "Sent Messages",
-                "INBOX.Sent",
-                "[Gmail]/Sent Mail",
-            ]
-            .iter()
-            .find_map(|name| folders.iter().find(|f| f.name == *name))
-        })
-        .map(|f| f.name.clone());
-    match &sent {
-        Some(name) => eprintln!(
-            "Logged in; {} folders; Sent folder: {name:?}",
-            folders.len()
-        ),
-        None => eprintln!(
-            "Logged in; {} folders; no Sent folder found (replies you send will not close tasks until you set sent_folder)",
-            folders.len()
-        ),
-    }
-    Ok(sent)
-}
-
-async fn prove_smtp(config: &Config) -> Result<()> {
-    let Some(smtp) = config.smtp.clone() else {
-        return Ok(());
-    };
-    eprintln!("Logging in to smtp://{}…", smtp.host);
-    tokio::task::spawn_blocking(move || crate::deliver::check_smtp(&smtp))
-        .await
-        .context("the SMTP check stopped")?
-        .map_err(|err| anyhow!("{err:#}\nNothing was written."))?;
-    Ok(())
-}
-
-/// The config text; every value is TOML-quoted, so no answer can add a key.
-fn render(a: &Answers) -> String {
-    let q = |text: &str| toml::Value::String(text.to_string()).to_string();
-    let p = |path: &Path| q(&path.display().to_string());
-    let tls = |mode: TlsMode| match mode {
-        TlsMode::Implicit => "implicit",
-        TlsMode::Starttls => "starttls",
-        TlsMode::None => "none",
-    };
-    let secret = |from: &Option<PasswordFrom>| match from {
-        Some(PasswordFrom::File(path)) => format!("password_file = {}\n", p(path)),
-        Some(PasswordFrom::Command(command)) => format!("password_command = {}\n", q(command)),
-        None => String::new(),
-    };
-    let mut out = format!(
-        "# Written by `nudged init`; every option is explained in config.sample.toml\n# (/usr/share/doc/nudged/config.sample.toml).\n\n\
-         [[source]]\nname = {}\nkind = \"imap\"\nhost = {}\nport = {}\ntls = \"{}\"\nusername = {}\n{}",
-        q(SOURCE_NAME),
-        q(&a.imap.host),
-        a.imap.port,
-        tls(a.imap.tls),
-        q(&a.username),
-        secret(&a.password)
-    );
-    if let Some(ca) = &a.ca_file {
-        out.push_str(&format!("ca_file = {}\n", p(ca)));
-    }
-    out.push_str("folders = [\"INBOX\"]\n");
-    if let Some(sent) = &a.sent_folder {
-        out.push_str(&format!("sent_folder = {}\n", q(sent)));
-    }
-    if let Some((endpoints, id, secret_file)) = &a.oauth {
-        out.push_str(&format!(
-            "\n[source.oauth2]\nclient_id = {}\ntoken_url = {}\n",
-            q(id),
-            q(endpoints.token_url)
-        ));
-        if let Some(url) = endpoints.device_auth_url {
-            out.push_str(&format!("device_auth_url = {}\n", q(url)));
-        }
-        if let Some(url) = endpoints.auth_url {
-            out.push_str(&format!("auth_url = {}\n", q(url)));
-        }
-        let scopes: Vec<String> = endpoints.scopes.iter().map(|s| q(s)).collect();
-        out.push_str(&format!("scopes = [{}]\n", scopes.join(", ")));
-        if let Some(file) = secret_file {
-            out.push_str(&format!("client_secret_file = {}\n", p(file)));
-        }
-    }
-    let transport = match a.transport {
-        TransportArg::Smtp => "smtp",
-        TransportArg::Sendmail => "sendmail",
-        TransportArg::File => "file",
-    };
-    out.push_str(&format!(
-        "\n[digest]\nto = {}\nfrom = {}\nat = \"07:30\"\ntimezone = {}\ntransport = \"{transport}\"\n",
-        q(&a.digest_to), q(&format!("nudged <{}>", a.email)), q(&a.timezone)
-    ));
-    if let Some(dir) = &a.file_dir {
-        out.push_str(&format!("file_dir = {}\n", p(dir)));
-    }
-    if let Some((server, user, password)) = &a.smtp {
-        out.push_str(&format!(
-            "\n[smtp]\nhost = {}\nport = {}\ntls = \"{}\"\n",
-            q(&server.host),
-            server.port,
-            tls(server.tls)
-        ));
-        if password.is_some() {
-            out.push_str(&format!("username = {}\n{}", q(user), secret(password)));
-        }
-        if let Some(ca) = &a.ca_file {
-            out.push_str(&format!("ca_file = {}\n", p(ca)));
-        }
-    }
-    out
-}
-
-/// Write the file whole with mode 0600 (it names where secrets are, and may be edited
-/// to hold more); a temp file renamed into place, so a crash leaves no half config.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let tmp = dir.join(format!(".nudged-init-{}", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// `$TZ`, else what /etc/localtime links to, else /etc/timezone, else UTC.

@@ -165,7 +165,7 @@ pub enum Command {
     /// Validate the config, resolve every secret, log in to every server and say what is wrong
     Check,
     /// Write a working config: find the servers, log in to test, pick the Sent folder
-    Init(init::InitArgs),
+    Init(Box<init::InitArgs>),
     /// Sign in to an OAuth provider (Microsoft 365, Gmail) and check the stored tokens
     Auth {
         #[command(subcommand)]
@@ -290,7 +290,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
             command: Command::Init(args),
             config,
             ..
-        } => return init::init(config.as_deref(), args),
+        } => return init::init(config.as_deref(), *args),
         cli => cli,
     };
     // `classify` works without a config (built-in rules only).
