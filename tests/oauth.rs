@@ -5,6 +5,7 @@
 
 mod support;
 
+use std::io::{BufRead, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -20,6 +21,8 @@ struct Seen {
     pending_sent: usize,
     refresh_grants: Vec<String>,
     client_ids: Vec<String>,
+    /// (code, code_verifier, redirect_uri) of each authorization_code grant.
+    code_grants: Vec<(String, String, String)>,
 }
 
 fn form(body: &str) -> Vec<(String, String)> {
@@ -93,6 +96,21 @@ fn start_auth_server(seen: Arc<Mutex<Seen>>) -> u16 {
                                 )
                             } else {
                                 issued("rt-1")
+                            }
+                        }
+                        "authorization_code" => {
+                            seen.code_grants.push((
+                                get("code"),
+                                get("code_verifier"),
+                                get("redirect_uri"),
+                            ));
+                            if get("code") == "code-1" {
+                                issued("rt-1")
+                            } else {
+                                json(
+                                    StatusCode::BAD_REQUEST,
+                                    serde_json::json!({"error": "invalid_grant"}),
+                                )
                             }
                         }
                         "refresh_token" => {
@@ -245,4 +263,128 @@ fn device_login_then_xoauth2_to_dovecot_then_a_revoked_token_says_sign_in_again(
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(out.contains("run `nudged auth login work`"), "{out}");
     assert!(!out.contains("s3cret-client") && !err.contains("s3cret-client"));
+}
+
+/// GET `url` (http://127.0.0.1:PORT/…) the way a browser coming back would; returns the body.
+fn browser_get(url: &reqwest::Url) -> String {
+    let port = url.port().unwrap();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let target = format!("{}?{}", url.path(), url.query().unwrap_or_default());
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+#[test]
+fn browser_login_comes_back_to_loopback_with_pkce_and_the_right_state() {
+    use base64::Engine;
+    use sha2::Digest;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let auth_port = start_auth_server(seen.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nudged.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"state/nudged.db\"\n\n[[source]]\nname = \"gmail\"\nkind = \"imap\"\n\
+             host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"olga\"\n\n\
+             [source.oauth2]\nclient_id = \"nudged-test\"\n\
+             token_url = \"http://127.0.0.1:{auth_port}/token\"\n\
+             auth_url = \"http://127.0.0.1:{auth_port}/authorize\"\n\
+             scopes = [\"https://mail.google.com/\"]\n"
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .args(["auth", "login", "gmail"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, printed) = std::sync::mpsc::channel::<String>();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let prefix = format!("http://127.0.0.1:{auth_port}/authorize?");
+    let authorize = loop {
+        let line = printed
+            .recv_timeout(Duration::from_secs(30))
+            .expect("nudged printed no sign-in address within 30 s");
+        if let Some(at) = line.find(&prefix) {
+            break reqwest::Url::parse(line[at..].trim()).unwrap();
+        }
+    };
+    let param = |key: &str| {
+        authorize
+            .query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{key} missing from {authorize}"))
+    };
+    assert_eq!(param("code_challenge_method"), "S256");
+    assert_eq!(param("response_type"), "code");
+    assert_eq!(param("scope"), "https://mail.google.com/");
+    let redirect = reqwest::Url::parse(&param("redirect_uri")).unwrap();
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"), "{redirect}");
+
+    // A return with someone else's state is not taken.
+    let mut forged = redirect.clone();
+    forged.set_query(Some("code=code-evil&state=not-ours"));
+    assert!(browser_get(&forged).contains("not the answer"));
+    let mut back = redirect.clone();
+    back.query_pairs_mut()
+        .append_pair("code", "code-1")
+        .append_pair("state", &param("state"));
+    assert!(browser_get(&back).contains("Signed in"));
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "auth login did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(status.success(), "{out}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen.code_grants.len(),
+        1,
+        "the forged code reached the token endpoint"
+    );
+    let (code, verifier, redirect_uri) = &seen.code_grants[0];
+    assert_eq!(code, "code-1");
+    assert_eq!(redirect_uri, redirect.as_str());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    assert_eq!(
+        challenge,
+        param("code_challenge"),
+        "the verifier does not match the challenge"
+    );
+    let store = dir.path().join("state/oauth2/gmail.refresh-token");
+    assert_eq!(std::fs::read_to_string(store).unwrap(), "rt-2");
 }

@@ -309,8 +309,20 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
             tls,
         })
         .or(published.smtp);
+    // nudged's SMTP logs in with a password only: an OAuth account without an SMTP
+    // password sends through the local sendmail unless told otherwise.
+    let smtp_secret_given = args.smtp_password_file.is_some()
+        || args.smtp_password_command.is_some()
+        || args.smtp_anonymous;
     let transport = match args.transport {
         Some(transport) => transport,
+        None if oauth.is_some() && !smtp_secret_given => {
+            eprintln!(
+                "The digest goes out through the local sendmail (nudged's SMTP needs a password; pass --smtp-password-file to use {} instead).",
+                known_smtp.as_ref().map_or("SMTP", |s| s.host.as_str())
+            );
+            TransportArg::Sendmail
+        }
         None if known_smtp.is_some() || args.smtp_host.is_some() => TransportArg::Smtp,
         None => TransportArg::Sendmail,
     };
