@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/build-deb.sh >&2
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
-deb="$(ls -t target/debian/nudged_"$version"-*_*.deb target/debian/nudged_"$version"_*.deb 2>/dev/null | head -n1)"
+deb="$(find target/debian -maxdepth 1 -name "nudged_${version}*.deb" -printf '%T@ %p\n' 2>/dev/null | sort -rn | head -n1 | cut -d' ' -f2-)"
 if [[ -z "$deb" ]]; then
   echo "check-deb: no target/debian/nudged_${version}*.deb was built" >&2
   exit 1
@@ -32,7 +32,7 @@ for path in \
     fail=1
   fi
 done
-if ! grep -q -- '-rwxr-xr-x root/root .* ./usr/bin/nudged$' <<<"$listing"; then
+if ! grep -Eq -- '^-rwxr-xr-x (root/root|0/0) .* \./usr/bin/nudged$' <<<"$listing"; then
   echo "check-deb: /usr/bin/nudged is not root-owned 0755" >&2
   fail=1
 fi
@@ -41,7 +41,9 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 dpkg-deb -x "$deb" "$work/root"
 dpkg-deb -e "$deb" "$work/control"
-if grep -Eq 'systemctl +(start|enable)|deb-systemd-invoke +start' "$work/control/postinst"; then
+# (The lines that tell the user what to run next are echo lines, not commands.)
+if grep -Ev '^[[:space:]]*(#|echo )' "$work/control/postinst" |
+  grep -Eq 'systemctl +(start|enable)|deb-systemd-(invoke +start|helper +enable)'; then
   echo "check-deb: postinst starts or enables the service before it is configured" >&2
   fail=1
 fi
