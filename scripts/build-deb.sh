@@ -10,8 +10,15 @@ if ! cargo deb --version >/dev/null 2>&1; then
   cargo install --locked cargo-deb@3.8.0
 fi
 
-cargo build --release --locked
-bin=target/release/nudged
+# NUDGED_DEB_PROFILE=dev packages the debug binary `cargo test` already built: CI checks
+# the packaging that way in seconds instead of a release build's many minutes. cargo-deb
+# warns that it is meant for releases; the package you ship is built with the default.
+profile="${NUDGED_DEB_PROFILE:-release}"
+case "$profile" in
+  release) cargo build --release --locked; bin=target/release/nudged ;;
+  dev) cargo build --locked; bin=target/debug/nudged ;;
+  *) echo "build-deb: NUDGED_DEB_PROFILE must be release or dev, not $profile" >&2; exit 2 ;;
+esac
 assets=target/deb-assets
 rm -rf "$assets"
 mkdir -p "$assets"
@@ -24,4 +31,4 @@ for unit in nudged.service nudged-user.service; do
   sed 's|/usr/local/bin/nudged|/usr/bin/nudged|g' "systemd/$unit" >"$assets/$unit"
 done
 
-cargo deb --no-build --locked "$@"
+cargo deb --no-build --locked --profile "$profile" "$@"
