@@ -133,6 +133,23 @@ fn init_with_flags_writes_a_private_config_that_checks_out_and_refuses_a_wrong_p
         "{out}"
     );
 
+    // A script that leaves out the password is told which flag gives it (exit 2).
+    let other = dir.path().join("other.toml");
+    let (code, out) = run(&[
+        "--config",
+        other.to_str().unwrap(),
+        "init",
+        "--yes",
+        "--email",
+        "me@fastmail.com",
+    ]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains("--password-file") && out.contains("app password"),
+        "{out}"
+    );
+    assert!(!other.exists());
+
     // Never over an existing config without --force.
     std::fs::write(&config, "# mine\n").unwrap();
     let (code, out) = run(&init_args(

@@ -274,7 +274,7 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
                 None,
                 "--oauth-client-id",
             )
-            .map_err(|err| anyhow!("{err}; {}", endpoints.client_hint))?;
+            .map_err(|err| UsageError(format!("{err}; {}", endpoints.client_hint)))?;
         Some((endpoints, id, args.oauth_client_secret_file))
     } else {
         None
@@ -294,7 +294,7 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
                     None,
                     "--password-file or --password-command",
                 )
-                .map_err(|err| anyhow!("{err} ({})", preset.password_hint))?;
+                .map_err(|err| UsageError(format!("{err} ({})", preset.password_hint)))?;
             Some(match answer.strip_prefix('!') {
                 Some(command) => PasswordFrom::Command(command.trim().to_string()),
                 None => PasswordFrom::File(PathBuf::from(answer)),
