@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what nudged's tests run against: real Dovecot, a real SMTP sink (aiosmtpd),
 # independent calendar parsers (Python icalendar, Mozilla ical.js, khal), headless Chromium,
-# openssl, systemd-analyze, wrk and sqlite3. See shared TESTING.md for why each is there.
+# openssl, systemd-analyze, wrk, sqlite3, tmux (a terminal for `nudged init`) and cargo-deb
+# (the .deb that scripts/check-deb.sh checks). See shared TESTING.md for why each is there.
 #
 # Idempotent and quick when everything is present: each item is checked first, and apt is
 # only touched (one `apt-get update`, one `apt-get install`) when something is missing.
@@ -26,6 +27,8 @@ checks=(
   "wrk|command -v wrk"
   "sqlite3|command -v sqlite3"
   "npm|command -v npm && command -v node"
+  "tmux|command -v tmux"
+  "dpkg|command -v dpkg-deb"
 )
 
 missing=()
@@ -94,6 +97,14 @@ fi
 if [[ "$have_version" != "$want_version" ]]; then
   echo "install-test-deps: npm ci in tests/js (ical.js $want_version)" >&2
   (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# cargo-deb builds the .deb that scripts/check-deb.sh checks; pinned to a release that
+# builds with the project's Rust (1.95). Installed only when missing.
+cargo_deb_version="3.8.0"
+if ! cargo deb --version 2>/dev/null | grep -q "$cargo_deb_version"; then
+  echo "install-test-deps: cargo install cargo-deb $cargo_deb_version" >&2
+  cargo install --locked "cargo-deb@$cargo_deb_version"
 fi
 
 echo "install-test-deps: all test dependencies present" >&2

@@ -194,7 +194,9 @@ pub async fn run_checks(config: &crate::config::Config) -> Vec<CheckItem> {
 /// What to do about an IMAP failure, from the words of its error.
 fn imap_fix(error: &str) -> &'static str {
     let lower = error.to_ascii_lowercase();
-    if lower.contains("auth") || lower.contains("login") || lower.contains("credentials") {
+    if lower.contains("nudged auth login") {
+        "sign in again with `nudged auth login` and the source's name"
+    } else if lower.contains("auth") || lower.contains("login") || lower.contains("credentials") {
         "check username and the password in password_file / password_command (Gmail and Fastmail need an app password)"
     } else if lower.contains("certificate") || lower.contains("tls") {
         "check tls and port (993 = implicit, 143 = starttls); for a private CA set ca_file"

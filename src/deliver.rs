@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, SmtpTransport, Transport};
 
 use crate::config::{Config, DigestConfig, SmtpConfig, TlsMode, TransportKind};
@@ -138,18 +138,17 @@ fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
     Ok((builder.build(), where_))
 }
 
+/// lettre cannot take a rustls configuration, so it gets the shared trust store's
+/// anchors one by one and none of its own ([`crate::tls`]: one store for IMAP, SMTP, HTTPS).
 fn tls_parameters(smtp: &SmtpConfig) -> Result<TlsParameters> {
-    let mut builder = TlsParameters::builder(smtp.host.clone());
-    if let Some(path) = &smtp.ca_file {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("cannot read smtp.ca_file {}", path.display()))?;
-        let cert = Certificate::from_pem(&pem).map_err(|err| {
-            anyhow!(
-                "smtp.ca_file {} is not a PEM certificate: {err}",
-                path.display()
-            )
-        })?;
-        builder = builder.add_root_certificate(cert);
+    let mut builder =
+        TlsParameters::builder(smtp.host.clone()).certificate_store(CertificateStore::None);
+    let anchors = crate::tls::trust_anchors(smtp.ca_file.as_deref()).context("smtp")?;
+    for der in anchors {
+        match Certificate::from_der(der.to_vec()) {
+            Ok(cert) => builder = builder.add_root_certificate(cert),
+            Err(err) => tracing::debug!(error = %err, "a CA certificate was skipped"),
+        }
     }
     builder
         .build_rustls()

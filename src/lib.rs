@@ -36,4 +36,5 @@ pub mod service;
 pub mod source;
 pub mod stats;
 pub mod store;
+pub mod tls;
 pub mod web;

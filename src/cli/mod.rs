@@ -2,11 +2,13 @@
 //! file and returns an error; this module maps errors to exit codes:
 //! 0 ok, 1 runtime failure, 2 bad configuration or usage.
 
+mod auth;
 mod classify;
 mod contacts;
 mod digest;
 mod feed;
 mod import;
+mod init;
 mod listings;
 mod maintenance;
 mod run;
@@ -162,6 +164,13 @@ pub enum Command {
     },
     /// Validate the config, resolve every secret, log in to every server and say what is wrong
     Check,
+    /// Write a working config: find the servers, log in to test, pick the Sent folder
+    Init(Box<init::InitArgs>),
+    /// Sign in to an OAuth provider (Microsoft 365, Gmail) and check the stored tokens
+    Auth {
+        #[command(subcommand)]
+        action: auth::AuthCommand,
+    },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions {
         #[arg(value_enum)]
@@ -275,6 +284,15 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Man => return maintenance::man_page(),
         _ => {}
     }
+    // `init` writes the config, so it cannot need one.
+    let cli = match cli {
+        Cli {
+            command: Command::Init(args),
+            config,
+            ..
+        } => return init::init(config.as_deref(), *args),
+        cli => cli,
+    };
     // `classify` works without a config (built-in rules only).
     let needs_config = !matches!(cli.command, Command::Classify { .. });
     let ctx = Context {
@@ -317,7 +335,8 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ics { out } => digest::ics(&ctx, out.as_deref()),
         Command::Backup { file, force } => maintenance::backup(&ctx, &file, force),
         Command::Check => maintenance::check(&ctx),
-        Command::Completions { .. } | Command::Man => Ok(()),
+        Command::Auth { action } => auth::auth(&ctx, action),
+        Command::Completions { .. } | Command::Man | Command::Init(_) => Ok(()),
         Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
     }
 }

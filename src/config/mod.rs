@@ -93,7 +93,25 @@ impl Config {
             .validate()
             .map_err(|invalid| invalid.into_error(text, file))?;
         config.resolve_paths(base);
+        config.default_oauth2_token_files();
         Ok(config)
+    }
+
+    /// A refresh token without a configured file lives next to the database, where
+    /// `nudged auth login` writes it and the daemon rewrites it when the provider rotates it.
+    fn default_oauth2_token_files(&mut self) {
+        let dir = self
+            .store_path()
+            .parent()
+            .map_or_else(|| PathBuf::from("oauth2"), |dir| dir.join("oauth2"));
+        for source in &mut self.sources {
+            if let Some(oauth) = &mut source.oauth2
+                && oauth.access_token_file.is_none()
+                && oauth.refresh_token_file.is_none()
+            {
+                oauth.refresh_token_file = Some(dir.join(format!("{}.refresh-token", source.name)));
+            }
+        }
     }
 
     /// Built-in defaults only: what `classify` uses when there is no config file.
@@ -321,6 +339,27 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("https"), "{err}");
         assert!(parse(&ok.replace("https://oauth2.example.com", "http://127.0.0.1:9")).is_ok());
+    }
+
+    #[test]
+    fn oauth2_inline_client_secret_is_refused_at_its_line() {
+        let text = "[store]\npath = \"/var/lib/nudged/nudged.db\"\n[[source]]\nname = \"p\"\nkind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"me\"\n[source.oauth2]\ntoken_url = \"https://oauth2.example.com/token\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.line_col, Some((11, 17)), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("client_secret_file"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        // Without it the refresh token defaults to the state directory.
+        let config = parse(&text.replace("client_secret = \"hunter2\"\n", "")).unwrap();
+        assert_eq!(
+            config.sources[0]
+                .oauth2
+                .as_ref()
+                .unwrap()
+                .refresh_token_file
+                .as_deref(),
+            Some(Path::new("/var/lib/nudged/oauth2/p.refresh-token"))
+        );
     }
 
     #[test]

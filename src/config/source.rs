@@ -67,10 +67,21 @@ pub struct SourceConfig {
 pub struct OAuth2Config {
     pub token_url: Option<String>,
     pub client_id: Option<String>,
+    /// Only read to refuse it, at its line: a secret is never written in the config.
     pub client_secret: Option<String>,
     pub client_secret_file: Option<PathBuf>,
+    pub client_secret_command: Option<String>,
+    /// Where the refresh token is kept; default `oauth2/SOURCE.refresh-token` next to the
+    /// database (set after parsing), written by `nudged auth login`.
     pub refresh_token_file: Option<PathBuf>,
     pub access_token_file: Option<PathBuf>,
+    /// `nudged auth login` with the device authorization grant (RFC 8628), e.g. Microsoft.
+    pub device_auth_url: Option<String>,
+    /// `nudged auth login` in a browser with a loopback redirect and PKCE, e.g. Google.
+    pub auth_url: Option<String>,
+    /// Scopes asked for at `nudged auth login`.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 impl SourceConfig {
@@ -168,6 +179,24 @@ impl SourceConfig {
                     )));
                 }
                 if let Some(oauth) = &self.oauth2
+                    && oauth.client_secret.is_some()
+                {
+                    // Refused where it stands, so the user knows which line to move.
+                    return Err(Invalid::at(
+                        &[
+                            Seg::Key("source"),
+                            Seg::Index(index),
+                            Seg::Key("oauth2"),
+                            Seg::Key("client_secret"),
+                        ],
+                        format!(
+                            "source {name:?}: oauth2.client_secret must not be written in the config; \
+                             put it in a file readable only by nudged and set client_secret_file \
+                             (e.g. a systemd credential), or set client_secret_command"
+                        ),
+                    ));
+                }
+                if let Some(oauth) = &self.oauth2
                     && let Err(message) = validate_oauth2(oauth)
                 {
                     return Err(Invalid::at(
@@ -219,19 +248,33 @@ fn validate_oauth2(oauth: &OAuth2Config) -> Result<(), String> {
             "set token_url, client_id and refresh_token_file (or access_token_file)".into(),
         );
     };
-    if oauth.client_id.is_none() || oauth.refresh_token_file.is_none() {
-        return Err("a refresh needs client_id and refresh_token_file".into());
+    if oauth.client_id.is_none() {
+        return Err("a refresh needs client_id".into());
     }
-    if oauth.client_secret.is_some() && oauth.client_secret_file.is_some() {
-        return Err("set client_secret or client_secret_file, not both".into());
+    if oauth.client_secret_file.is_some() && oauth.client_secret_command.is_some() {
+        return Err("set client_secret_file or client_secret_command, not both".into());
     }
+    for (key, url) in [
+        ("token_url", Some(url)),
+        ("device_auth_url", oauth.device_auth_url.as_ref()),
+        ("auth_url", oauth.auth_url.as_ref()),
+    ] {
+        if let Some(url) = url {
+            check_endpoint(key, url)?;
+        }
+    }
+    Ok(())
+}
+
+/// An OAuth endpoint is HTTPS, except on loopback (a local test server or token helper).
+fn check_endpoint(key: &str, url: &str) -> Result<(), String> {
     let plain_ok = url
         .strip_prefix("http://")
         .and_then(|rest| rest.split(['/', ':']).next())
         .is_some_and(is_loopback);
     if !url.starts_with("https://") && !plain_ok {
         return Err(format!(
-            "token_url {url:?} must be https:// (plain http only on a loopback host)"
+            "{key} {url:?} must be https:// (plain http only on a loopback host)"
         ));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Connect and log in: TCP, then TLS (implicit, or STARTTLS that must succeed), the
-//! greeting, and LOGIN or XOAUTH2. Certificate checks are always on; `ca_file` only adds
-//! a trust anchor next to the webpki roots. Errors say whether retrying soon can help.
+//! greeting, and LOGIN or XOAUTH2. Certificate checks are always on, against the one
+//! trust store in `crate::tls` (`ca_file` adds to it). Errors say whether retrying soon can help.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -12,8 +12,7 @@ use async_imap::types::Capabilities;
 use async_imap::{Authenticator, Client};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
-use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto::ring};
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::oauth;
 use super::stream::{Conn, TimedStream};
@@ -41,34 +40,14 @@ pub struct Connected {
     pub renew_by: Option<Instant>,
 }
 
-/// Trust anchors: the webpki roots plus the configured extra CA file.
-pub fn tls_connector(ca_file: Option<&Path>) -> anyhow::Result<TlsConnector> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("cannot read ca_file {}", path.display()))?;
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            let cert = cert.with_context(|| format!("bad PEM in ca_file {}", path.display()))?;
-            roots
-                .add(cert)
-                .with_context(|| format!("unusable certificate in {}", path.display()))?;
-            added += 1;
-        }
-        if added == 0 {
-            anyhow::bail!("ca_file {} holds no certificate", path.display());
-        }
-    }
-    let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .context("TLS setup")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+/// The shared trust store ([`crate::tls`]) as a connector.
+fn tls_connector(ca_file: Option<&Path>) -> anyhow::Result<TlsConnector> {
+    Ok(TlsConnector::from(Arc::new(crate::tls::client_config(
+        ca_file,
+    )?)))
 }
 
-pub async fn tls_handshake(
+async fn tls_handshake(
     connector: &TlsConnector,
     host: &str,
     tcp: TcpStream,
@@ -131,7 +110,12 @@ pub async fn connect(source: &SourceConfig) -> Result<Connected, ConnectError> {
         .as_deref()
         .context("an imap source needs a username")?;
     let (mut session, renew_by) = if let Some(oauth2) = &source.oauth2 {
-        let token = oauth::access_token(oauth2, source.ca_file.as_deref(), within).await?;
+        let token = oauth::access_token(&source.name, oauth2, source.ca_file.as_deref(), within)
+            .await
+            .map_err(|err| match err {
+                oauth::TokenError::Refused(why) => ConnectError::Auth(why),
+                oauth::TokenError::Other(err) => ConnectError::Other(err),
+            })?;
         let auth = XOAuth2 {
             user: user.to_string(),
             token: token.token,
@@ -140,7 +124,11 @@ pub async fn connect(source: &SourceConfig) -> Result<Connected, ConnectError> {
         let session = client
             .authenticate("XOAUTH2", auth)
             .await
-            .map_err(|(err, _)| login_error(err))?;
+            .map_err(|(err, _)| {
+                // A token the server refuses is not used again.
+                oauth::forget(oauth2);
+                login_error(err)
+            })?;
         (session, token.renew_by)
     } else {
         let password = password(source).await?;

@@ -6,7 +6,8 @@
 mod batch;
 mod commit;
 pub mod connect;
-mod oauth;
+pub mod folders;
+pub mod oauth;
 mod pipelined;
 mod stream;
 pub mod sync;

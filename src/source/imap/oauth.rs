@@ -1,24 +1,29 @@
-//! XOAUTH2 access tokens: read from `access_token_file`, or fetched with the refresh
-//! token from the provider's token endpoint on every connect. The endpoint is spoken to
-//! with a minimal HTTP/1.0 POST over rustls (HTTP/1.0 so no chunked replies); plain http
-//! only for a loopback endpoint, which config validation enforces.
+//! XOAUTH2 access tokens: read from `access_token_file`, or got with the stored refresh
+//! token from the provider's token endpoint (the `oauth2` crate over reqwest, trusting
+//! `crate::tls`) and reused from memory until shortly before they expire. A leaf: the
+//! IMAP connect code and `nudged auth` use it; it uses neither.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
-use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenResponse,
+};
+use oauth2::{
+    AuthType, AuthUrl, ClientId, ClientSecret, DeviceAuthorizationUrl, EndpointMaybeSet,
+    EndpointNotSet, RefreshToken, RequestTokenError, StandardRevocableToken, TokenResponse,
+    TokenUrl,
+};
 
-use super::connect::{ConnectError, tls_connector, tls_handshake};
-use super::stream::Conn;
 use crate::config::OAuth2Config;
 use crate::secret::Secret;
 
-/// Token replies are small; anything bigger is not a token endpoint.
-const MAX_REPLY: u64 = 256 * 1024;
-/// Reconnect this long before the token runs out.
+/// Renew this long before the token runs out (or at half its life, if that is sooner).
 const RENEW_MARGIN: Duration = Duration::from_secs(120);
 
 pub struct AccessToken {
@@ -26,152 +31,254 @@ pub struct AccessToken {
     pub renew_by: Option<Instant>,
 }
 
-#[derive(Deserialize)]
-struct TokenReply {
-    access_token: Option<String>,
-    expires_in: Option<u64>,
-    error: Option<String>,
-    error_description: Option<String>,
+/// Why no token came, as far as the caller is concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The provider refused the refresh token or the client: retrying will not help; a
+    /// person has to sign in again (the text says how).
+    #[error("{0}")]
+    Refused(String),
+    /// Network, TLS or local trouble: retry with the usual backoff.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
 }
 
+/// An OAuth client with whichever endpoints the config names.
+pub type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    BasicTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+>;
+
+/// Access tokens in memory, by refresh token file: several folders of one account (and
+/// reconnects) share one token instead of asking the endpoint each time.
+static CACHE: Mutex<BTreeMap<PathBuf, (Secret, Instant)>> = Mutex::new(BTreeMap::new());
+
+/// The HTTPS client for token endpoints: the shared trust store, a deadline on every
+/// request, and no redirects (a token endpoint that redirects is not followed with secrets).
+pub fn http_client(ca_file: Option<&Path>, within: Duration) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(crate::tls::client_config(ca_file)?)
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(within)
+        .timeout(within)
+        .build()
+        .context("cannot set up the HTTPS client")
+}
+
+/// The client for `oauth`: its id, its secret (from a file or a command), its endpoints.
+pub async fn client(oauth: &OAuth2Config) -> anyhow::Result<OAuthClient> {
+    let id = oauth.client_id.clone().context("oauth2 needs client_id")?;
+    let token_url = oauth.token_url.clone().map(TokenUrl::new).transpose();
+    let auth_url = oauth.auth_url.clone().map(AuthUrl::new).transpose();
+    let device_url = (oauth.device_auth_url.clone())
+        .map(DeviceAuthorizationUrl::new)
+        .transpose();
+    let mut client = oauth2::basic::BasicClient::new(ClientId::new(id))
+        // In the body, not a Basic header: what Microsoft wants, and Google accepts both.
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri_option(token_url.context("oauth2.token_url is not a URL")?)
+        .set_auth_uri_option(auth_url.context("oauth2.auth_url is not a URL")?)
+        .set_device_authorization_url_option(
+            device_url.context("oauth2.device_auth_url is not a URL")?,
+        );
+    let secret = match (&oauth.client_secret_file, &oauth.client_secret_command) {
+        (Some(path), _) => Some(Secret::from_file(path)?),
+        (None, Some(command)) => Some(Secret::from_command(command).await?),
+        (None, None) => None,
+    };
+    if let Some(secret) = secret {
+        client = client.set_client_secret(ClientSecret::new(secret.expose().to_string()));
+    }
+    Ok(client)
+}
+
+/// A token for logging in to `source`, from memory while it is fresh.
 pub async fn access_token(
+    source: &str,
     oauth: &OAuth2Config,
     ca_file: Option<&Path>,
     within: Duration,
-) -> Result<AccessToken, ConnectError> {
+) -> Result<AccessToken, TokenError> {
     if let Some(path) = &oauth.access_token_file {
         return Ok(AccessToken {
             token: Secret::from_file(path)?,
             renew_by: None,
         });
     }
-    let url = oauth
-        .token_url
+    let store = oauth
+        .refresh_token_file
         .as_deref()
-        .context("oauth2 needs token_url")?;
-    let refresh = Secret::from_file(
-        oauth
-            .refresh_token_file
-            .as_deref()
-            .context("oauth2 needs refresh_token_file")?,
-    )?;
-    let client_secret = match (&oauth.client_secret, &oauth.client_secret_file) {
-        (Some(text), _) => Some(Secret::new(text.clone())),
-        (None, Some(path)) => Some(Secret::from_file(path)?),
-        (None, None) => None,
-    };
-    let mut form = format!(
-        "grant_type=refresh_token&refresh_token={}&client_id={}",
-        form_encode(refresh.expose()),
-        form_encode(oauth.client_id.as_deref().unwrap_or_default())
-    );
-    if let Some(secret) = &client_secret {
-        form.push_str("&client_secret=");
-        form.push_str(&form_encode(secret.expose()));
+        .context("oauth2 needs refresh_token_file")?;
+    if let Some((token, renew_by)) = cached(store) {
+        return Ok(AccessToken {
+            token,
+            renew_by: Some(renew_by),
+        });
     }
+    let refresh = read_refresh_token(source, store)?;
+    let client = client(oauth).await?;
+    let http = http_client(ca_file, within)?;
     let started = Instant::now();
-    let (status, body) = tokio::time::timeout(within, post(url, &form, ca_file, within))
+    let reply = client
+        .exchange_refresh_token(&RefreshToken::new(refresh.expose().to_string()))
+        .map_err(|err| anyhow!("oauth2: {err}"))?
+        .request_async(&http)
         .await
-        .map_err(|_| anyhow!("the token endpoint {url} did not answer in time"))??;
-    let reply: TokenReply = serde_json::from_slice(&body)
-        .with_context(|| format!("the token endpoint {url} answered {status} without JSON"))?;
-    match reply.access_token {
-        Some(token) if (200..300).contains(&status) && !token.is_empty() => Ok(AccessToken {
-            token: Secret::new(token),
-            renew_by: reply
-                .expires_in
-                .map(|secs| started + Duration::from_secs(secs).saturating_sub(RENEW_MARGIN)),
-        }),
-        _ => {
-            let why = format!(
-                "the token endpoint answered {status}: {} {}",
-                reply.error.as_deref().unwrap_or("no token"),
-                reply.error_description.as_deref().unwrap_or_default()
+        .map_err(|err| refresh_error(source, oauth, err))?;
+    if let Some(rotated) = reply.refresh_token()
+        && rotated.secret() != refresh.expose()
+        && let Err(err) = store_refresh_token(store, rotated.secret())
+    {
+        // The old token may stop working soon: say so loudly, but use the access token.
+        tracing::error!(source, error = %format!("{err:#}"), "cannot keep the renewed refresh token");
+    }
+    let token = Secret::new(reply.access_token().secret().clone());
+    let renew_by = reply.expires_in().map(|life| {
+        let margin = RENEW_MARGIN.min(life / 2);
+        started + life.saturating_sub(margin)
+    });
+    if let Some(renew_by) = renew_by
+        && let Ok(mut cache) = CACHE.lock()
+    {
+        cache.insert(store.to_path_buf(), (token.clone(), renew_by));
+    }
+    Ok(AccessToken { token, renew_by })
+}
+
+/// Drop a cached token the server refused, so the next log-in asks for a new one.
+pub fn forget(oauth: &OAuth2Config) {
+    if let Some(path) = &oauth.refresh_token_file {
+        forget_path(path);
+    }
+}
+
+fn cached(store: &Path) -> Option<(Secret, Instant)> {
+    let cache = CACHE.lock().ok()?;
+    let (token, renew_by) = cache.get(store)?;
+    (Instant::now() < *renew_by).then(|| (token.clone(), *renew_by))
+}
+
+fn read_refresh_token(source: &str, store: &Path) -> Result<Secret, TokenError> {
+    if !store.exists() {
+        return Err(TokenError::Refused(format!(
+            "no refresh token at {} yet: run `nudged auth login {source}`",
+            store.display()
+        )));
+    }
+    Ok(Secret::from_file(store)?)
+}
+
+/// The provider's "no" to a refresh token means a person must sign in again; anything
+/// else (no answer, a proxy's error page) may pass.
+fn refresh_error<E: std::error::Error + Send + Sync + 'static>(
+    source: &str,
+    oauth: &OAuth2Config,
+    err: RequestTokenError<E, BasicErrorResponse>,
+) -> TokenError {
+    let url = oauth.token_url.as_deref().unwrap_or_default();
+    match err {
+        RequestTokenError::ServerResponse(reply) => {
+            let what = format!(
+                "{}{}",
+                reply.error(),
+                reply
+                    .error_description()
+                    .map(|text| format!(": {text}"))
+                    .unwrap_or_default()
             );
-            // 400/401 mean the refresh token or client is refused: do not hammer.
-            if status == 400 || status == 401 {
-                Err(ConnectError::Auth(why))
-            } else {
-                Err(anyhow!(why).into())
+            match reply.error() {
+                BasicErrorResponseType::InvalidGrant => TokenError::Refused(format!(
+                    "the token endpoint refused the refresh token ({what}); it has expired or was revoked: run `nudged auth login {source}`"
+                )),
+                BasicErrorResponseType::InvalidClient
+                | BasicErrorResponseType::UnauthorizedClient => TokenError::Refused(format!(
+                    "the token endpoint refused the client ({what}): check oauth2.client_id and the client secret, then run `nudged auth login {source}`"
+                )),
+                _ => TokenError::Other(anyhow!("the token endpoint {url} answered {what}")),
             }
         }
-    }
-}
-
-/// POST a form; returns (status, body).
-async fn post(
-    url: &str,
-    form: &str,
-    ca_file: Option<&Path>,
-    within: Duration,
-) -> anyhow::Result<(u16, Vec<u8>)> {
-    let (tls, rest) = if let Some(rest) = url.strip_prefix("https://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        (false, rest)
-    } else {
-        anyhow::bail!("token_url {url:?} is not an http(s) URL");
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let path = if path.is_empty() { "/" } else { path };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (
-            host,
-            port.parse::<u16>()
-                .with_context(|| format!("bad port in token_url {url:?}"))?,
+        RequestTokenError::Request(err) => TokenError::Other(
+            anyhow!("{:#}", anyhow::Error::from(err))
+                .context(format!("cannot reach the token endpoint {url}")),
         ),
-        _ => (authority, if tls { 443 } else { 80 }),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .with_context(|| format!("cannot connect to the token endpoint {host}:{port}"))?;
-    let mut conn = if tls {
-        tls_handshake(&tls_connector(ca_file)?, host, tcp, within).await?
-    } else {
-        Conn::Plain(tcp)
-    };
-    let request = format!(
-        "POST {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
-        form.len()
-    );
-    conn.write_all(request.as_bytes()).await?;
-    conn.flush().await?;
-    let mut reply = Vec::new();
-    (&mut conn).take(MAX_REPLY).read_to_end(&mut reply).await?;
-    let head_end = reply
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("the token endpoint sent no HTTP header")?;
-    let status_line = String::from_utf8_lossy(reply.get(..head_end).unwrap_or_default());
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse::<u16>().ok())
-        .context("the token endpoint sent no HTTP status")?;
-    Ok((status, reply.split_off(head_end + 4)))
-}
-
-/// application/x-www-form-urlencoded for one value.
-fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
+        RequestTokenError::Parse(err, _) => TokenError::Other(anyhow!(
+            "the token endpoint {url} sent a reply that is not a token: {err}"
+        )),
+        RequestTokenError::Other(text) => {
+            TokenError::Other(anyhow!("the token endpoint {url}: {text}"))
         }
     }
-    out
+}
+
+/// Keep a refresh token: mode 0600 in a 0700 directory, written whole (temp + rename).
+pub fn store_refresh_token(path: &Path, token: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(".refresh-token-{}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    file.write_all(token.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("cannot write the refresh token to {}", path.display()))?;
+    forget_path(path);
+    Ok(())
+}
+
+fn forget_path(path: &Path) {
+    if let Ok(mut cache) = CACHE.lock() {
+        cache.remove(path);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
-    fn form_values_are_escaped() {
-        assert_eq!(form_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    fn a_stored_refresh_token_is_private_and_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("oauth2/p.refresh-token");
+        store_refresh_token(&path, "rt-1").unwrap();
+        store_refresh_token(&path, "rt-2").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "rt-2");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_missing_refresh_token_says_to_sign_in() {
+        let err = read_refresh_token("work", Path::new("/nonexistent/work.refresh-token"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("nudged auth login work"), "{err}");
     }
 }
