@@ -303,7 +303,11 @@ fn validate_web_limits(web: &WebConfig) -> Result<(), String> {
         if value.to_chrono() < chrono::Duration::seconds(1) {
             return Err(format!(
                 "web.{key} = \"{value}\" is too short: use at least \"1s\" (default: \"{}\")",
-                if key == "header_timeout" { "10s" } else { "30s" }
+                if key == "header_timeout" {
+                    "10s"
+                } else {
+                    "30s"
+                }
             ));
         }
     }
@@ -318,7 +322,9 @@ fn validate_web_limits(web: &WebConfig) -> Result<(), String> {
         ("max_connections_per_client", web.max_connections_per_client),
     ] {
         if value == 0 {
-            return Err(format!("web.{key} = 0 would refuse every client: use 1 or more"));
+            return Err(format!(
+                "web.{key} = 0 would refuse every client: use 1 or more"
+            ));
         }
     }
     Ok(())

@@ -312,7 +312,10 @@ struct ClientSlot {
 
 impl ClientCounts {
     fn enter(&self, address: IpAddr, cap: usize) -> Option<ClientSlot> {
-        let mut counts = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let open = counts.entry(address).or_default();
         if *open >= cap {
             return None;
@@ -373,6 +376,10 @@ mod tests {
         );
         let budget = descriptor_budget() as u64;
         assert!(budget >= 1);
-        assert!(budget <= limit.rlim_cur / 2, "{budget} of {}", limit.rlim_cur);
+        assert!(
+            budget <= limit.rlim_cur / 2,
+            "{budget} of {}",
+            limit.rlim_cur
+        );
     }
 }
