@@ -179,3 +179,30 @@ impl LinkSigner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_links_last_as_long_as_web_link_expiry_says() {
+        let config = Config::parse(
+            "[web]\npublic_url = \"https://n.example\"\nlink_expiry = \"3h\"\n",
+            None,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let mut store = Store::in_memory().unwrap();
+        let now = Utc::now();
+        let signer = LinkSigner::for_config(&mut store, &config, now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(signer.expires, now + Duration::hours(3));
+        let expires = (now + Duration::hours(3)).timestamp();
+        let (_, url) = &signer.task_links(5)[0];
+        assert!(
+            url.starts_with(&format!("https://n.example/a/done/5/{expires}/")),
+            "{url}"
+        );
+    }
+}

@@ -222,6 +222,13 @@ impl Store {
             Ok(())
         })
     }
+
+    pub fn delete_setting(&mut self, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM setting WHERE key = ?1", [key])?;
+            Ok(())
+        })
+    }
 }
 
 /// Create the file with mode 0600 before SQLite does (SQLite would honour the umask).

@@ -25,8 +25,8 @@ pub struct WebState {
     pub store: SharedStore,
     pub config: Arc<Config>,
     pub clock: Clock,
-    /// The link-signing key, read once at start.
-    pub key: Arc<Vec<u8>>,
+    /// The link-signing key, read again when its file changes.
+    pub key: Arc<links::LiveKey>,
     pub feed: FeedCache,
 }
 
@@ -44,7 +44,7 @@ pub async fn serve(
     };
     let limits = ServeLimits::from_config(web);
     let key = store
-        .run(links::signing_key)
+        .run(|store| links::LiveKey::load(store))
         .await
         .context("cannot read the link-signing key")?;
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)
