@@ -161,6 +161,21 @@ impl Store {
             .query_row("PRAGMA user_version", [], |row| row.get(0))?)
     }
 
+    /// A write that is rolled back: proves the database takes writes (not read-only,
+    /// not locked for good) and leaves it as it was.
+    pub fn probe_write(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO setting (key, value) VALUES ('check_write_probe', '')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
             .conn
