@@ -45,7 +45,7 @@ pub fn init(default_filter: &str) {
     // A second filter after RUST_LOG's, not a directive inside it: in an EnvFilter the
     // most specific directive wins, so `async_imap::imap_stream=trace` would beat any cap
     // on `async_imap`. This one looks at every target, whatever RUST_LOG says.
-    let protocol_cap = filter_fn(|metadata| allowed(metadata));
+    let protocol_cap = filter_fn(allowed);
     let stderr = log_fmt::layer().with_writer(std::io::stderr);
     let _ = if under_journald() {
         let layer = stderr.with_ansi(false).event_format(JournalFormat);

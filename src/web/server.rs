@@ -44,7 +44,7 @@ pub async fn serve(
     };
     let limits = ServeLimits::from_config(web);
     let key = store
-        .run(|store| links::LiveKey::load(store))
+        .run(links::LiveKey::load)
         .await
         .context("cannot read the link-signing key")?;
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)
