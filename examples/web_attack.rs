@@ -1,6 +1,7 @@
 //! Figures for the web side under attack (not a test): starts a `nudged run` binary with
 //! the default `[web]` limits under a descriptor limit, opens slowloris, silent and
-//! huge-unfinished-header connections at once, holds them, and reports how many the
+//! huge-unfinished-header connections at once (from 50 loopback addresses, so a
+//! per-client cap alone cannot stop them), holds them, and reports how many the
 //! server still holds after the hold time, its VmRSS before / peak / after, and how long
 //! a feed request takes in the middle of the attack. Give it another build of nudged
 //! (e.g. the previous release) to compare in the same run.
@@ -129,11 +130,23 @@ fn start_daemon(options: &Options, dir: &std::path::Path, port: u16) -> Result<(
     Ok((command.spawn()?, path))
 }
 
-/// A feed GET; its latency, or `None` if no answer within 10 s.
+/// A TCP connection to the daemon from loopback address `from`.
+async fn connect_from(from: std::net::Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((from, 0).into())?;
+    socket
+        .connect((std::net::Ipv4Addr::LOCALHOST, port).into())
+        .await
+}
+
+/// A feed GET from a client that is not attacking; its latency, or `None` if no answer
+/// within 10 s.
 async fn feed_latency(port: u16, path: &str) -> Option<Duration> {
     let start = Instant::now();
     let attempt = async {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let mut stream = connect_from(std::net::Ipv4Addr::new(127, 0, 0, 2), port)
+            .await
+            .ok()?;
         let request = format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 12];
@@ -155,12 +168,9 @@ enum Kind {
 }
 
 /// One attack connection; counts itself in `open` until the server closes it.
-async fn attack(port: u16, kind: Kind, open: Arc<AtomicUsize>) {
-    let Ok(Ok(mut stream)) = tokio::time::timeout(
-        Duration::from_secs(10),
-        TcpStream::connect(("127.0.0.1", port)),
-    )
-    .await
+async fn attack(port: u16, from: std::net::Ipv4Addr, kind: Kind, open: Arc<AtomicUsize>) {
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(10), connect_from(from, port)).await
     else {
         return;
     };
@@ -229,8 +239,9 @@ async fn main() -> Result<()> {
     let open: Vec<Arc<AtomicUsize>> = kinds.iter().map(|_| Arc::default()).collect();
     let mut attackers = tokio::task::JoinSet::new();
     for (kind, open) in kinds.iter().zip(&open) {
-        for _ in 0..options.per_kind {
-            attackers.spawn(attack(port, *kind, Arc::clone(open)));
+        for n in 0..options.per_kind {
+            let from = std::net::Ipv4Addr::new(127, 0, 1, 1 + (n % 50) as u8);
+            attackers.spawn(attack(port, from, *kind, Arc::clone(open)));
         }
     }
     let start = Instant::now();

@@ -433,8 +433,24 @@ fn default_limits_drop_silent_clients_and_refuse_big_heads_and_bodies() {
             65 * 1024
         );
         let big_body = exchange(daemon.port, body.as_bytes(), Duration::from_secs(5));
-        let (silent, half, big_head, big_body) = tokio::join!(silent, half, big_head, big_body);
-        for (name, (answer, took)) in [("silent", &silent), ("half-sent", &half)] {
+        // A kept-alive connection that asks nothing more waits for a head: same deadline.
+        let kept = exchange(
+            daemon.port,
+            b"GET /nothing HTTP/1.1\r\nHost: a\r\n\r\n",
+            Duration::from_secs(20),
+        );
+        let (silent, half, kept, big_head, big_body) =
+            tokio::join!(silent, half, kept, big_head, big_body);
+        assert!(
+            kept.0.starts_with(b"HTTP/1.1 404"),
+            "{:?}",
+            String::from_utf8_lossy(&kept.0)
+        );
+        for (name, (answer, took)) in [
+            ("silent", &silent),
+            ("half-sent", &half),
+            ("kept-alive idle", &kept),
+        ] {
             assert!(
                 *took >= Duration::from_secs(9) && *took <= Duration::from_secs(13),
                 "a {name} connection was closed after {took:?}, not at the 10 s default: {:?}",
