@@ -65,6 +65,10 @@ fn vm_rss_kib(pid: u32) -> Result<u64> {
         .context("no VmRSS")
 }
 
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |dir| dir.count())
+}
+
 /// The attacker needs more descriptors than the daemon: raise this process's soft limit.
 fn raise_own_limit() {
     let mut limit = libc::rlimit {
@@ -246,15 +250,19 @@ async fn main() -> Result<()> {
     }
     let start = Instant::now();
     let mut peak = before;
+    let fds_before = open_descriptors(pid);
+    let mut fds_peak = fds_before;
     let mut feed_mid = None;
     while start.elapsed() < options.hold {
         peak = peak.max(vm_rss_kib(pid)?);
+        fds_peak = fds_peak.max(open_descriptors(pid));
         if feed_mid.is_none() && start.elapsed() >= options.hold / 2 {
             feed_mid = Some(feed_latency(port, &feed).await);
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let held: Vec<usize> = open.iter().map(|n| n.load(Ordering::Relaxed)).collect();
+    let fds_end = open_descriptors(pid);
     attackers.shutdown().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = vm_rss_kib(pid)?;
@@ -272,10 +280,13 @@ async fn main() -> Result<()> {
     );
     for (kind, held) in kinds.iter().zip(&held) {
         println!(
-            "  {kind:?}: {held} still open after {} s",
+            "  {kind:?}: {held} still open (client side) after {} s",
             options.hold.as_secs()
         );
     }
+    println!(
+        "  daemon's open descriptors: {fds_before} before, {fds_peak} peak, {fds_end} at the end of the hold"
+    );
     let show = |latency: Option<Duration>| {
         latency.map_or("no answer in 10 s".to_string(), |l| {
             format!("{:.1} ms", l.as_secs_f64() * 1000.0)
