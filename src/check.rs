@@ -82,29 +82,14 @@ pub async fn run_checks(config: &crate::config::Config) -> Vec<CheckItem> {
             .as_ref()
             .map_or("valid".to_string(), |p| format!("{} is valid", p.display())),
     )];
-    let db = config.store_path();
-    items.push(match crate::store::Store::open(&db) {
-        Ok(store) => match store.integrity_check() {
-            Ok(check) if check == "ok" => {
-                CheckItem::pass("database", format!("{} opens, integrity ok", db.display()))
-            }
-            Ok(check) => CheckItem::fail(
-                "database",
-                format!("{}: integrity check says {check}", db.display()),
-                "restore the latest `nudged backup`",
-            ),
-            Err(err) => CheckItem::fail(
-                "database",
-                format!("{err:#}"),
-                "check the file and its permissions",
-            ),
-        },
-        Err(err) => CheckItem::fail(
-            "database",
-            format!("{err:#}"),
-            "check [store] path and that nudged may write to its folder",
-        ),
-    });
+    if config.sources.is_empty() {
+        items.push(CheckItem::fail(
+            "sources",
+            "none configured: nudged would read no mail",
+            "add a [[source]] (kind = \"imap\" or \"maildir\"); config.sample.toml shows both",
+        ));
+    }
+    items.extend(check_database(&config.store_path()));
     for source in &config.sources {
         let what = format!("source {:?}", source.name);
         match source.kind {
@@ -189,6 +174,97 @@ pub async fn run_checks(config: &crate::config::Config) -> Vec<CheckItem> {
         items.push(check_listen(&web.listen));
     }
     items
+}
+
+/// Bytes the disk probe writes and removes: enough to fail on a full disk, where
+/// SQLite's own small writes could still land in its cache.
+const PROBE_BYTES: usize = 1024 * 1024;
+
+/// The database opens, is intact and takes a write (rolled back), and its folder has
+/// room. A database that does not exist yet is not created: only its folder is probed.
+pub fn check_database(db: &std::path::Path) -> Vec<CheckItem> {
+    let mut items = Vec::new();
+    let folder = db
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !db.exists() {
+        let nearest = folder.ancestors().find(|dir| dir.is_dir());
+        items.push(match nearest {
+            Some(dir) => match probe_disk(dir) {
+                Ok(()) => CheckItem::pass(
+                    "database",
+                    format!(
+                        "{} does not exist yet; `nudged run` creates it ({} takes writes)",
+                        db.display(),
+                        dir.display()
+                    ),
+                ),
+                Err(err) => CheckItem::fail(
+                    "database",
+                    format!("{} cannot be created: {err}", db.display()),
+                    "free disk space or make the folder writable for nudged, or change [store] path",
+                ),
+            },
+            None => CheckItem::fail(
+                "database",
+                format!("no folder on the way to {} exists", db.display()),
+                "check [store] path",
+            ),
+        });
+        return items;
+    }
+    let opened = crate::store::Store::open(db);
+    let mut store = match opened {
+        Ok(store) => store,
+        Err(err) => {
+            items.push(CheckItem::fail(
+                "database",
+                format!("{err:#}"),
+                "check [store] path, free disk space in its folder and that nudged may write there",
+            ));
+            return items;
+        }
+    };
+    let written = store
+        .probe_write()
+        .map_err(|err| format!("{err:#}"))
+        .and_then(|()| probe_disk(folder).map_err(|err| err.to_string()));
+    items.push(match (store.integrity_check(), written) {
+        (Ok(check), Ok(())) if check == "ok" => CheckItem::pass(
+            "database",
+            format!("{} opens, integrity ok, takes writes", db.display()),
+        ),
+        (Ok(check), Ok(())) => CheckItem::fail(
+            "database",
+            format!("{}: integrity check says {check}", db.display()),
+            "restore the latest `nudged backup`",
+        ),
+        (Err(err), _) => CheckItem::fail(
+            "database",
+            format!("{err:#}"),
+            "check the file and its permissions",
+        ),
+        (Ok(_), Err(err)) => CheckItem::fail(
+            "database",
+            format!("{} cannot be written: {err}", db.display()),
+            "free disk space in its folder (nudged stops logging mail when the disk is full) \
+             and check its permissions",
+        ),
+    });
+    items
+}
+
+/// Write, sync and remove a 1 MiB file in `dir`.
+fn probe_disk(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let path = dir.join(format!(".nudged-check-{}", std::process::id()));
+    let written = std::fs::File::create(&path).and_then(|mut file| {
+        file.write_all(&vec![0u8; PROBE_BYTES])?;
+        file.sync_all()
+    });
+    let _ = std::fs::remove_file(&path);
+    written
 }
 
 /// What to do about an IMAP failure, from the words of its error.

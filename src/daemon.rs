@@ -170,13 +170,15 @@ async fn passes(ctx: Arc<SyncContext>, mut maildirs: Vec<(String, Progress)>) {
                 continue;
             };
             match daemon.maildir_pass(source).await {
-                Ok(report) if report.logged > 0 => {
-                    tracing::info!(source = name, logged = report.logged, "maildir synced")
+                Ok(report) => {
+                    if report.logged > 0 {
+                        tracing::info!(source = name, logged = report.logged, "maildir synced");
+                    }
+                    // Only a pass that worked is a first sync (see watch_folder).
+                    progress.first_sync_done();
                 }
-                Ok(_) => {}
                 Err(err) => tracing::warn!(source = name, "maildir pass failed: {err:#}"),
             }
-            progress.first_sync_done();
             progress.beat();
         }
         let (config, now) = (Arc::clone(&ctx.config), ctx.clock.now());

@@ -1,5 +1,5 @@
-//! Living under systemd: READY=1 once every source has finished its first sync (or
-//! reported why it cannot), WATCHDOG=1 only while every work loop makes progress, and a
+//! Living under systemd: READY=1 once every source has finished a first sync that
+//! worked, WATCHDOG=1 only while every work loop makes progress, and a
 //! STATUS= line a person can read in `systemctl status`.
 
 use std::time::{Duration, Instant};
@@ -47,6 +47,9 @@ pub async fn supervise(
     }
     let folders = signals.heartbeats.len();
     let mut first = signals.first_sync_done.clone();
+    // READY=1 only once every source has synced successfully; until then systemd shows
+    // why the service is still starting.
+    notifier.status("starting: waiting for the first successful sync of every source");
     let _ = first.wait_for(|done| *done).await;
     notifier.ready(&status_line(&store, &config, folders, now()).await);
     let stale = stale_after(&config);

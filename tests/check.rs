@@ -103,3 +103,113 @@ fn check_reports_what_is_wrong_and_how_to_fix_it() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("fix: check host and port"), "{out}");
 }
+
+fn run_check(config: &std::path::Path) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(config)
+        .arg("check")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn a_config_without_sources_is_flagged_and_no_database_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("nudged.toml");
+    std::fs::write(&config, "[store]\npath = \"state/nudged.db\"\n").unwrap();
+    let (code, out) = run_check(&config);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("[FAIL] sources: none configured") && out.contains("add a [[source]]"),
+        "{out}"
+    );
+    assert!(!out.contains("Everything checks out"), "{out}");
+    assert!(
+        !dir.path().join("state").exists(),
+        "check made the database"
+    );
+}
+
+/// A small tmpfs, unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf) -> SmallDisk {
+        std::fs::create_dir_all(&at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4M", "tmpfs"])
+            .arg(&at)
+            .output()
+            .expect("run mount");
+        assert!(
+            out.status.success(),
+            "this test mounts a 4 MB tmpfs to fill a disk; run it as root with CAP_SYS_ADMIN: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk(at)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(dir.path().join("state"));
+    std::fs::create_dir_all(dir.path().join("mail/new")).unwrap();
+    let config = dir.path().join("nudged.toml");
+    std::fs::write(
+        &config,
+        "[store]\npath = \"state/nudged.db\"\n\n[[source]]\nname = \"m\"\nkind = \"maildir\"\npath = \"mail\"\n",
+    )
+    .unwrap();
+    let (code, out) = run_check(&config);
+    assert_eq!(code, Some(0), "{out}");
+    let made = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .args(["run", "--once"])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    // As while the daemon runs: a connection holds the WAL and shared-memory files, so
+    // the database still opens on a full disk.
+    let daemon_like = rusqlite::Connection::open(disk.0.join("nudged.db")).unwrap();
+    daemon_like
+        .query_row("SELECT COUNT(*) FROM interaction", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .unwrap();
+    // Fill what is left.
+    {
+        use std::io::Write as _;
+        let mut filler = std::fs::File::create(disk.0.join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while filler.write_all(&block).is_ok() {}
+    }
+    let (code, out) = run_check(&config);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("[FAIL] database") && out.contains("cannot be written"),
+        "{out}"
+    );
+    assert!(out.contains("free disk space"), "{out}");
+    assert!(!out.contains("Everything checks out"), "{out}");
+    drop(daemon_like);
+    std::fs::remove_file(disk.0.join("filler")).unwrap();
+    let (code, out) = run_check(&config);
+    assert_eq!(code, Some(0), "{out}");
+}

@@ -121,3 +121,56 @@ fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn not_ready_while_the_first_sync_keeps_failing() {
+    // Nothing listens on this port: every attempt is refused.
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("password"), "x\n").unwrap();
+    let config = dir.path().join("nudged.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"nudged.db\"\n\n[[source]]\nname = \"mail\"\nkind = \"imap\"\nusername = \"u\"\n\
+             host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\npassword_file = \"password\"\n"
+        ),
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("RUST_LOG", "info")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("NUDGED_NOW")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let got = receive(&socket, Duration::from_secs(5), |m| m.contains("READY=1"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(
+        log.contains("connection lost or failed"),
+        "the source never tried: {log}"
+    );
+    assert!(
+        !got.iter().any(|(_, m)| m.contains("READY=1")),
+        "READY=1 although no sync worked: {got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(_, m)| m.contains("STATUS=starting: waiting for the first successful sync")),
+        "{got:?}"
+    );
+    assert!(
+        !log.contains("first sync of every source finished"),
+        "{log}"
+    );
+}

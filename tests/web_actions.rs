@@ -251,3 +251,46 @@ async fn expired_and_tampered_links_are_refused() {
     assert_ne!(before, server.dump());
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_link_key_refuses_old_links_without_a_restart() {
+    let (server, seed) = seeded().await;
+    let path = link(&seed, Action::Done, seed.task, chrono::Duration::days(1));
+    assert_eq!(server.get(&path).await.status, 200);
+    let key_file = server.db.with_file_name("nudged.db.link-key");
+    let shown = std::process::Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(server.dir.path().join("config.toml"))
+        .arg("links")
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&shown.stdout).trim(),
+        key_file.display().to_string()
+    );
+    let before = std::fs::read(&key_file).unwrap();
+    // Let the key file's mtime move on file systems with coarse timestamps.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let rotated = std::process::Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(server.dir.path().join("config.toml"))
+        .args(["links", "--rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert_ne!(before, std::fs::read(&key_file).unwrap());
+    let refused = request(server.addr, "POST", &path, &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let task = server
+        .other_connection()
+        .followup(seed.task)
+        .unwrap()
+        .unwrap();
+    assert_eq!(task.status, FollowupStatus::Open);
+    server.stop().await;
+}

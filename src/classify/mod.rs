@@ -77,6 +77,31 @@ impl Classification {
     }
 }
 
+/// The longest subject that is kept and shown; a real one is a line, a hostile folded
+/// one can be megabytes.
+pub const SUBJECT_CHARS: usize = 300;
+/// A Message-ID longer than this is kept as its hash: still one key per message.
+const MESSAGE_ID_BYTES: usize = 500;
+
+/// `text` cut to `max_chars` characters (on a character boundary), with `…` if cut.
+fn capped(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+fn bounded_message_id(id: &str) -> String {
+    if id.len() <= MESSAGE_ID_BYTES {
+        return id.to_string();
+    }
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        hex::encode(sha2::Sha256::digest(id.as_bytes()))
+    )
+}
+
 /// Classify one raw message. Never panics, whatever the bytes.
 ///
 /// Ordinary mail is the bulk of an inbox, so it is judged from its headers alone: only
@@ -152,10 +177,36 @@ impl Classification {
     fn from_headers(mail: &MailView) -> Self {
         Classification {
             occurred_at: mail.date,
-            subject: mail.subject.clone(),
-            message_id: mail.message_id.clone(),
+            subject: capped(&mail.subject, SUBJECT_CHARS),
+            message_id: mail.message_id.as_deref().map(bounded_message_id),
             explanation: Vec::new(),
             ..Self::unparsable()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_subjects_and_message_ids_are_stored_bounded() {
+        let mut raw = String::from("From: Someone <someone@example.org>\r\nMessage-ID: <");
+        raw.push_str(&"x".repeat(100_000));
+        raw.push_str("@example.org>\r\nSubject: start");
+        for _ in 0..200_000 {
+            raw.push_str("\r\n word word word word word word word word word word");
+        }
+        raw.push_str("\r\n\r\nbody\r\n");
+        assert!(raw.len() > 10_000_000);
+        let rules = RuleSet::builtin();
+        let got = classify(raw.as_bytes(), &rules, &TrustConfig::default());
+        assert!(got.subject.starts_with("start word"), "{}", &got.subject);
+        assert!(got.subject.chars().count() <= SUBJECT_CHARS + 1);
+        assert!(got.subject.ends_with('…'));
+        let id = got.message_id.unwrap();
+        assert!(id.starts_with("sha256:") && id.len() == 71, "{id}");
+        assert_eq!(capped("ünïcödé", 3), "ünï…");
+        assert_eq!(capped("short", 300), "short");
     }
 }

@@ -10,6 +10,53 @@ use anyhow::Result;
 use super::{Context, UsageError, print_json};
 use crate::classify::{Classification, Kind, RuleSet, classify, classify_explained};
 
+/// Larger files are refused: no notification is 25 MB.
+const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
+
+/// Read one message file: a regular file, not followed through a symlink (O_NOFOLLOW),
+/// opened without blocking (a FIFO would wait for a writer forever) and at most 25 MB.
+fn read_message_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read as _};
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|err| {
+            if err.raw_os_error() == Some(libc::ELOOP) {
+                Error::other("it is a symbolic link; name the file it points to")
+            } else {
+                err
+            }
+        })?;
+    let meta = file.metadata()?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file; classify reads .eml files"),
+        ));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "it is larger than 25 MB; no notification is that big",
+        ));
+    }
+    let mut raw = Vec::new();
+    file.take(MAX_FILE_BYTES).read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
 pub fn classify_files(ctx: &Context, files: &[PathBuf], explain: bool) -> Result<()> {
     let rules =
         RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
@@ -19,7 +66,7 @@ pub fn classify_files(ctx: &Context, files: &[PathBuf], explain: bool) -> Result
     let mut unreadable = 0;
     for file in files {
         // One unreadable file is reported, not the end of the run.
-        let raw = match std::fs::read(file) {
+        let raw = match read_message_file(file) {
             Ok(raw) => raw,
             Err(err) => {
                 unreadable += 1;

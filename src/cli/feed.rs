@@ -1,11 +1,12 @@
 //! `nudged feed-url [--rotate]`: make the secret calendar feed URL. Only the token's
 //! hash is kept, so a URL can be shown once, when it is made; `--rotate` makes a new
-//! one and the old URL stops working.
+//! one and the old URL stops working. `nudged links [--rotate]`: the same for the key
+//! that signs one-click links.
 
 use anyhow::Result;
 
 use super::{Context, UsageError, print_json};
-use crate::web::token;
+use crate::web::{links, token};
 
 pub fn feed_url(ctx: &Context, rotate: bool) -> Result<()> {
     let Some(web) = &ctx.config.web else {
@@ -39,5 +40,34 @@ pub fn feed_url(ctx: &Context, rotate: bool) -> Result<()> {
     println!("{events}");
     eprintln!("To-do variant for task apps: {todos}");
     eprintln!("Keep it secret: anyone with the URL can read your follow-ups.");
+    Ok(())
+}
+
+pub fn links(ctx: &Context, rotate: bool) -> Result<()> {
+    let mut store = ctx.open_store()?;
+    let path = if rotate {
+        links::rotate_key(&mut store)?
+    } else {
+        links::signing_key(&mut store)?;
+        links::key_path(store.path()).unwrap_or_default()
+    };
+    if ctx.json {
+        return print_json(&serde_json::json!({
+            "key_file": path,
+            "rotated": rotate,
+        }));
+    }
+    println!("{}", path.display());
+    if rotate {
+        eprintln!(
+            "New link-signing key made: links in earlier digests are refused from now on \
+             (a running nudged picks the new key up at its next request)."
+        );
+    } else {
+        eprintln!(
+            "The key that signs one-click links; it is not in the database, so `nudged backup` \
+             copies leave it out. `nudged links --rotate` replaces it."
+        );
+    }
     Ok(())
 }

@@ -184,6 +184,12 @@ pub enum Command {
         #[arg(long)]
         rotate: bool,
     },
+    /// Show where the key that signs one-click links is kept (a 0600 file beside the database)
+    Links {
+        /// Make a new key: links in earlier digests stop working (refused as not valid)
+        #[arg(long)]
+        rotate: bool,
+    },
 }
 
 /// An error that means "fix your configuration or command line" (exit 2).
@@ -338,6 +344,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Auth { action } => auth::auth(&ctx, action),
         Command::Completions { .. } | Command::Man | Command::Init(_) => Ok(()),
         Command::FeedUrl { rotate } => feed::feed_url(&ctx, rotate),
+        Command::Links { rotate } => feed::links(&ctx, rotate),
     }
 }
 

@@ -21,6 +21,21 @@ pub struct WebConfig {
     /// How long one-click links in a digest keep working.
     #[serde(default = "default_link_expiry")]
     pub link_expiry: HumanDuration,
+    /// A request's head (line and headers) must arrive this soon after the server
+    /// starts waiting for it; slow or silent clients are dropped.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: HumanDuration,
+    /// A connection on which nothing moves this long is closed; also the deadline for
+    /// one request's body and answer.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// Open connections at most; never more than half the file-descriptor limit.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one client address at most (behind a reverse proxy every
+    /// client has the proxy's address: raise it there, or limit at the proxy).
+    #[serde(default = "default_max_connections_per_client")]
+    pub max_connections_per_client: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -56,6 +71,67 @@ fn default_link_expiry() -> HumanDuration {
     HumanDuration::days(14)
 }
 
+fn default_header_timeout() -> HumanDuration {
+    HumanDuration {
+        days: 0,
+        seconds: 10,
+    }
+}
+
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration {
+        days: 0,
+        seconds: 30,
+    }
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_max_connections_per_client() -> usize {
+    64
+}
+
+/// The web limits must leave a server that can answer: no zero timeouts or caps, and
+/// links that last at least a minute. The error names the key at fault.
+fn validate_web_limits(web: &WebConfig) -> Result<(), (&'static str, String)> {
+    for (key, value, default) in [
+        ("header_timeout", web.header_timeout, "10s"),
+        ("idle_timeout", web.idle_timeout, "30s"),
+    ] {
+        if value.to_chrono() < chrono::Duration::seconds(1) {
+            return Err((
+                key,
+                format!(
+                    "web.{key} = \"{value}\" is too short: use at least \"1s\" (default: \"{default}\")"
+                ),
+            ));
+        }
+    }
+    if web.link_expiry.to_chrono() < chrono::Duration::minutes(1) {
+        return Err((
+            "link_expiry",
+            format!(
+                "web.link_expiry = \"{}\" is too short: links must work at least \"1m\" (default: \"14d\")",
+                web.link_expiry
+            ),
+        ));
+    }
+    for (key, value) in [
+        ("max_connections", web.max_connections),
+        ("max_connections_per_client", web.max_connections_per_client),
+    ] {
+        if value == 0 {
+            return Err((
+                key,
+                format!("web.{key} = 0 would refuse every client: use 1 or more"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `listen` is a socket address and `public_url` an http(s) URL.
 pub(super) fn validate_web(web: &WebConfig) -> Result<(), Invalid> {
     let at = |key: &'static str| [Seg::Key("web"), Seg::Key(key)];
@@ -76,5 +152,5 @@ pub(super) fn validate_web(web: &WebConfig) -> Result<(), Invalid> {
             format!("web.public_url = {url:?} must start with https:// or http://"),
         ));
     }
-    Ok(())
+    validate_web_limits(web).map_err(|(key, message)| Invalid::at(&at(key), message))
 }

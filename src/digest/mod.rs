@@ -19,9 +19,6 @@ use crate::config::Config;
 use crate::store::{FollowupRow, InteractionRow, ReplyResultRow, Store, to_unix};
 use crate::web::links::{Action, sign_path, signing_key};
 
-/// How long the one-click links in a digest keep working.
-const LINK_LIFETIME_DAYS: i64 = 14;
-
 /// Everything a digest shows, gathered from the store at one instant.
 #[derive(Debug, Clone)]
 pub struct DigestData {
@@ -150,10 +147,12 @@ impl LinkSigner {
         config: &Config,
         now: DateTime<Utc>,
     ) -> Result<Option<Self>> {
-        let Some(base) = config
-            .web
-            .as_ref()
-            .and_then(|w| w.public_url.as_deref())
+        let Some(web) = &config.web else {
+            return Ok(None);
+        };
+        let Some(base) = web
+            .public_url
+            .as_deref()
             .map(|u| u.trim().trim_end_matches('/'))
             .filter(|u| !u.is_empty())
         else {
@@ -162,7 +161,7 @@ impl LinkSigner {
         Ok(Some(Self {
             base: base.to_string(),
             key: signing_key(store)?,
-            expires: now + Duration::days(LINK_LIFETIME_DAYS),
+            expires: now + web.link_expiry.to_chrono(),
         }))
     }
 
@@ -178,5 +177,32 @@ impl LinkSigner {
                 ),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_links_last_as_long_as_web_link_expiry_says() {
+        let config = Config::parse(
+            "[web]\npublic_url = \"https://n.example\"\nlink_expiry = \"3h\"\n",
+            None,
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        let mut store = Store::in_memory().unwrap();
+        let now = Utc::now();
+        let signer = LinkSigner::for_config(&mut store, &config, now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(signer.expires, now + Duration::hours(3));
+        let expires = (now + Duration::hours(3)).timestamp();
+        let (_, url) = &signer.task_links(5)[0];
+        assert!(
+            url.starts_with(&format!("https://n.example/a/done/5/{expires}/")),
+            "{url}"
+        );
     }
 }

@@ -112,13 +112,26 @@ fn list_messages(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The unique part of a Maildir file name: everything before the info suffix.
+/// The unique part of a Maildir file name: everything before the info suffix, taken
+/// from the name's raw bytes. A valid UTF-8 key is kept as it is; any other becomes `/`
+/// and its bytes in hex, which no file name can collide with (names hold no `/`), so
+/// two names differing only in invalid bytes stay two messages.
 fn file_key(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy();
-    let key = name.split(':').next().unwrap_or_default();
+    use std::os::unix::ffi::OsStrExt as _;
+    let name = path.file_name()?.as_bytes();
     // Some clients use '!' instead of ':' on file systems that forbid colons.
-    let key = key.split('!').next().unwrap_or_default();
-    (!key.is_empty()).then(|| key.to_string())
+    let end = name
+        .iter()
+        .position(|&byte| byte == b':' || byte == b'!')
+        .unwrap_or(name.len());
+    let key = &name[..end];
+    if key.is_empty() {
+        return None;
+    }
+    Some(match std::str::from_utf8(key) {
+        Ok(text) => text.to_string(),
+        Err(_) => format!("/{}", hex::encode(key)),
+    })
 }
 
 fn read_message(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
@@ -146,5 +159,18 @@ mod tests {
             file_key(Path::new("cur/1700.M1P2.host!2,RS")).as_deref(),
             Some("1700.M1P2.host")
         );
+    }
+
+    #[test]
+    fn names_differing_only_in_invalid_utf8_get_two_keys() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt as _;
+        let one = Path::new(OsStr::from_bytes(b"new/1700.\xff.host:2,S"));
+        let two = Path::new(OsStr::from_bytes(b"new/1700.\xfe.host:2,S"));
+        let (one, two) = (file_key(one).unwrap(), file_key(two).unwrap());
+        assert_ne!(one, two);
+        assert_eq!(one, "/313730302eff2e686f7374");
+        // The lossy form both would have had must not be what is stored.
+        assert!(!one.contains('\u{fffd}'));
     }
 }

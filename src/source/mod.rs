@@ -68,7 +68,8 @@ pub struct Progress {
     first_sync: Option<FirstSync>,
 }
 
-/// Counts down the work loops that have not finished a first sync yet.
+/// Counts down the work loops that have not finished a first sync yet. Only a sync
+/// that worked counts: a loop whose server is down keeps the daemon "starting".
 pub struct FirstSync {
     remaining: Arc<AtomicUsize>,
     all_done: Arc<tokio::sync::watch::Sender<bool>>,

@@ -161,6 +161,21 @@ impl Store {
             .query_row("PRAGMA user_version", [], |row| row.get(0))?)
     }
 
+    /// A write that is rolled back: proves the database takes writes (not read-only,
+    /// not locked for good) and leaves it as it was.
+    pub fn probe_write(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO setting (key, value) VALUES ('check_write_probe', '')
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [],
+        )?;
+        tx.rollback()?;
+        Ok(())
+    }
+
     pub fn integrity_check(&self) -> Result<String> {
         Ok(self
             .conn
@@ -219,6 +234,13 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )?;
+            Ok(())
+        })
+    }
+
+    pub fn delete_setting(&mut self, key: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute("DELETE FROM setting WHERE key = ?1", [key])?;
             Ok(())
         })
     }

@@ -49,7 +49,14 @@ fn due_text(state: &WebState, task: &FollowupRow) -> String {
 
 fn check(state: &WebState, parts: &LinkParts) -> Result<(Action, i64), LinkError> {
     let (action, task, expires, sig) = parts;
-    links::verify(&state.key, action, task, expires, sig, state.clock.now())
+    links::verify(
+        &state.key.current(),
+        action,
+        task,
+        expires,
+        sig,
+        state.clock.now(),
+    )
 }
 
 /// `GET` and `HEAD`: read only. Shows the task and a button that POSTs to this URL.

@@ -5,6 +5,7 @@
 mod actions;
 mod feed;
 pub mod links;
+pub mod listen;
 mod pages;
 mod server;
 pub mod token;

@@ -13,6 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::feed::{self, FeedCache};
+use super::listen::{ServeLimits, serve_with_limits};
 use super::{actions, links, pages};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -24,8 +25,8 @@ pub struct WebState {
     pub store: SharedStore,
     pub config: Arc<Config>,
     pub clock: Clock,
-    /// The link-signing key, read once at start.
-    pub key: Arc<Vec<u8>>,
+    /// The link-signing key, read again when its file changes.
+    pub key: Arc<links::LiveKey>,
     pub feed: FeedCache,
 }
 
@@ -38,11 +39,12 @@ pub async fn serve(
     clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    if config.web.is_none() {
+    let Some(web) = &config.web else {
         anyhow::bail!("the web server needs a [web] section in the config");
-    }
+    };
+    let limits = ServeLimits::from_config(web);
     let key = store
-        .run(links::signing_key)
+        .run(links::LiveKey::load)
         .await
         .context("cannot read the link-signing key")?;
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)
@@ -58,8 +60,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "web: serving the calendar feed and action links");
     }
-    let served = axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let served = serve_with_limits(listener, router(state), limits, shutdown)
         .await
         .context("the web server failed");
     refresher.abort();

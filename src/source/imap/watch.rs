@@ -62,9 +62,9 @@ pub async fn watch_folder(
                 delay
             }
         };
-        // A first attempt that failed still counts as "looked": readiness must not
-        // wait forever for a server that is down.
-        progress.first_sync_done();
+        // A failed attempt is not a first sync: readiness waits for one that worked
+        // (systemd's TimeoutStartSec bounds the wait), or it would report a daemon
+        // that cannot read mail as ready.
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = ctx.shutdown.cancelled() => return,
