@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use nudged::clock::Clock;
 use nudged::config::Config;
-use nudged::store::{NewFollowup, NewIdentity, SharedStore, Store};
+use nudged::store::{Db, NewFollowup, NewIdentity, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TASKS: usize = 5_000;
@@ -49,7 +49,7 @@ async fn main() -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let store = SharedStore::new(Store::open(&db)?);
+    let store = Db::open(&db)?;
     tokio::spawn(nudged::web::serve(
         listener,
         store,

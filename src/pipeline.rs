@@ -1,6 +1,8 @@
 //! The path every message takes, whatever its source: classify → log → plan, committed
 //! in one transaction together with the source's cursor, so a crash anywhere leaves
-//! either all of a message's effects or none of them.
+//! either all of a message's effects or none of them. Classifying is pure work on the
+//! bytes and happens before the transaction ([`Ingest::classify`]); only recording
+//! ([`Ingest::record`]) runs inside it.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -28,10 +30,36 @@ pub struct Ingest<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// A message classified, waiting for its transaction.
+pub struct Classified {
+    raw: Vec<u8>,
+    classification: Classification,
+}
+
 impl Ingest<'_> {
     /// Classify `raw` and, inside `tx`, log and plan it. The caller adds its cursor
     /// update to the same transaction before committing.
     pub fn message(&self, tx: &Transaction<'_>, raw: &[u8]) -> Result<Ingested> {
+        let classified = self.classify(raw.to_vec());
+        self.record(tx, classified)
+    }
+
+    /// The pure part, for before the transaction: what the classifier makes of `raw`.
+    pub fn classify(&self, raw: Vec<u8>) -> Classified {
+        let classification = classify::classify(&raw, self.rules, &self.config.trust);
+        Classified {
+            raw,
+            classification,
+        }
+    }
+
+    /// Inside `tx`: act on a reply to a digest, or log and plan a notification.
+    pub fn record(&self, tx: &Transaction<'_>, classified: Classified) -> Result<Ingested> {
+        let Classified {
+            raw,
+            classification,
+        } = classified;
+        let raw = raw.as_slice();
         // A reply to a digest is a list of commands from the owner, not a notification.
         if let Some(handled) = crate::digest::replies::handle_reply(tx, raw, self.config, self.now)?
         {
@@ -41,7 +69,6 @@ impl Ingest<'_> {
                 planned: 0,
             });
         }
-        let classification = classify::classify(raw, self.rules, &self.config.trust);
         let Some(platform) = classification
             .platform
             .clone()
