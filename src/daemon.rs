@@ -17,9 +17,9 @@ use crate::classify::prefilter::Prefilter;
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::digest::outbox::{DigestOutcome, run_digest};
-use crate::pipeline::{Ingest, plan_housekeeping};
+use crate::pipeline::plan_housekeeping;
 use crate::source::imap::{self, Hooks, SyncContext};
-use crate::source::{FirstSync, Progress, SourceReport, maildir::sync_maildir};
+use crate::source::{FirstSync, Progress, SourceReport, maildir::sync_maildir_db};
 use crate::store::Db;
 
 /// How often local Maildirs are read again, and housekeeping and the digest run.
@@ -107,23 +107,8 @@ impl Daemon {
     }
 
     async fn maildir_pass(&self, source: &SourceConfig) -> Result<SourceReport> {
-        let (config, rules, source) = (
-            Arc::clone(&self.ctx.config),
-            Arc::clone(&self.ctx.rules),
-            source.clone(),
-        );
-        let now = self.ctx.clock.now();
-        self.ctx
-            .store
-            .write(move |store| {
-                let ingest = Ingest {
-                    rules: &rules,
-                    config: &config,
-                    now,
-                };
-                sync_maildir(store, &ingest, &source)
-            })
-            .await
+        let ctx = &self.ctx;
+        sync_maildir_db(&ctx.store, &ctx.config, &ctx.rules, ctx.clock.now(), source).await
     }
 
     /// Start every work loop; the returned future ends once they all stopped after
