@@ -27,6 +27,14 @@ pub enum LinkOutcome {
 }
 
 impl Store {
+    /// SQLite's count of commits by other connections (other processes included) as
+    /// this connection sees it: O(1), read from the WAL index, so a cache can ask often.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .read()
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// The newest change to any task, as unix seconds (0 with no tasks).
     pub fn last_followup_change(&self) -> Result<i64> {
         Ok(self.read().query_row(

@@ -111,11 +111,8 @@ struct Freshness {
     watcher: Store,
 }
 
-/// SQLite's count of commits by other connections, including other processes.
 fn data_version(watcher: &Store) -> Result<i64> {
-    Ok(watcher
-        .read()
-        .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    watcher.data_version()
 }
 
 async fn keep_fresh(mut fresh: Freshness, mut seen: i64, mut items: ItemCache) {
