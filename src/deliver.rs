@@ -326,6 +326,98 @@ mod tests {
         assert!(format!("{err:#}").contains("host and smtp.port"), "{err:#}");
     }
 
+    fn smtp_config(port: u16) -> Config {
+        Config::parse(
+            &format!(
+                "[digest]\nto = \"me@example.com\"\ntransport = \"smtp\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_that_greets_and_then_says_nothing_is_given_up_at_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(b"220 tarpit ESMTP\r\n").await;
+                held.push(stream);
+            }
+        });
+        let started = std::time::Instant::now();
+        let err = deliver_within(
+            &smtp_config(port),
+            b"Subject: x\r\n\r\nbody\r\n",
+            Duration::from_millis(400),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not finish within"),
+            "{err:#}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_sendmail_that_never_exits_is_killed_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = dir.path().join("hang");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        let config = Config::parse(
+            &format!(
+                "[digest]\nto = \"me@example.com\"\ntransport = \"sendmail\"\nsendmail_command = \"/bin/sh {}\"\n",
+                script.display()
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap();
+        let err = deliver_within(
+            &config,
+            b"Subject: x\r\n\r\nbody\r\n",
+            Duration::from_millis(400),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not finish within"),
+            "{err:#}"
+        );
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let alive = state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+            if !alive {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sendmail was not killed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     #[tokio::test]
     async fn sendmail_gets_the_message_on_stdin() {
         let dir = tempfile::tempdir().unwrap();
