@@ -55,7 +55,7 @@ fn folders(source: &SourceConfig) -> Result<Vec<Folder>> {
 
 /// A message file as read: classified, or why not.
 enum Loaded {
-    Message(Classified),
+    Message(Box<Classified>),
     TooLarge,
     /// Moved by the mail client between listing and reading: the next pass finds it.
     Vanished,
@@ -64,7 +64,7 @@ enum Loaded {
 
 fn load(file: &Path, ingest: &Ingest<'_>) -> Loaded {
     match read_message(file) {
-        Ok(Some(raw)) => Loaded::Message(ingest.classify(raw)),
+        Ok(Some(raw)) => Loaded::Message(Box::new(ingest.classify(raw))),
         Ok(None) => Loaded::TooLarge,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Loaded::Vanished,
         Err(err) => Loaded::Unreadable(format!("{}: {err}", file.display())),
@@ -84,7 +84,7 @@ fn record(
     let now = ingest.now.timestamp();
     match loaded {
         Loaded::Message(classified) => {
-            let ingested = ingest.record(tx, classified)?;
+            let ingested = ingest.record(tx, *classified)?;
             sync_state::mark_maildir_seen(tx, source, folder, &key, now)?;
             report.count(&ingested);
         }

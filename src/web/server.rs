@@ -42,7 +42,7 @@ pub async fn serve(
         anyhow::bail!("the web server needs a [web] section in the config");
     }
     let key = store
-        .write(|store| links::signing_key(store))
+        .write(links::signing_key)
         .await
         .context("cannot read the link-signing key")?;
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)

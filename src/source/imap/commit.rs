@@ -26,7 +26,7 @@ struct Committed {
 
 /// A fetched item, its message (if any) already classified.
 enum Ready {
-    Message(Classified),
+    Message(Box<Classified>),
     Other(Item),
 }
 
@@ -74,7 +74,7 @@ impl Committer {
                 items
                     .into_iter()
                     .map(|item| match item {
-                        Item::Message(raw) => Ready::Message(ingest.classify(raw)),
+                        Item::Message(raw) => Ready::Message(Box::new(ingest.classify(raw))),
                         other => Ready::Other(other),
                     })
                     .collect::<Vec<_>>()
@@ -93,7 +93,7 @@ impl Committer {
                         for item in items {
                             match item {
                                 Ready::Message(classified) => {
-                                    done.ingested.push(ingest.record(tx, classified)?)
+                                    done.ingested.push(ingest.record(tx, *classified)?)
                                 }
                                 Ready::Other(Item::Passed | Item::Message(_)) => done.passed += 1,
                                 Ready::Other(Item::Sent(mail)) => {
