@@ -130,7 +130,17 @@ async fn daemon_under_backfill(
     };
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
     let path = format!("/feed/{token}.ics");
-    let (_, etag, _) = wait_for_feed(addr, &path).await?;
+    // The daemon binds its port once its database is open: wait for it.
+    let started = Instant::now();
+    let etag = loop {
+        match get(addr, &path, None).await {
+            Ok((200, etag, _)) => break etag,
+            _ if started.elapsed() > Duration::from_secs(30) => {
+                bail!("the daemon's feed did not answer within 30 s")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
     let url = format!("http://{addr}{path}");
     let idle = wrk(&url, seconds, connections, Some(&etag)).await?;
 
