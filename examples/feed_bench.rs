@@ -1,7 +1,9 @@
 //! Load figures for the calendar feed (not a test): 5,000 open follow-ups, the real
 //! server on loopback, driven by `wrk`. Reports requests/s and p99 latency for polling
 //! clients (If-None-Match → 304) and for full downloads, and how long a changed task
-//! takes to show in the feed, idle and under load.
+//! takes to show in the feed, idle and under load. Then the same feed served by the
+//! daemon itself (its runtime, its database): p99 of polling clients while it idles,
+//! and while it backfills 5,000 notifications dropped into a real Dovecot's Maildir.
 //!
 //!     cargo run --release --example feed_bench [-- SECONDS CONNECTIONS]
 
@@ -9,11 +11,14 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use nudged::clock::Clock;
 use nudged::config::Config;
-use nudged::store::{NewFollowup, NewIdentity, SharedStore, Store};
+use nudged::store::{Db, NewFollowup, NewIdentity, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TASKS: usize = 5_000;
@@ -49,7 +54,7 @@ async fn main() -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let store = SharedStore::new(Store::open(&db)?);
+    let store = Db::open(&db)?;
     tokio::spawn(nudged::web::serve(
         listener,
         store,
@@ -84,7 +89,149 @@ async fn main() -> Result<()> {
     let busy = change_latency(addr, &path, &mut other, first_task, 10).await?;
     load.await??;
     println!("change visible (under polling load): {}", summary(&busy));
+    drop(other);
+    daemon_under_backfill(&db, &token, seconds, connections).await
+}
+
+const MENTION: &str = include_str!("../tests/fixtures/github/mention.eml");
+const BACKFILL: usize = 5_000;
+
+/// The daemon's own feed (its runtime and database, as `nudged run` has them) polled by
+/// `connections` clients: idle, then while it logs `BACKFILL` new notifications.
+async fn daemon_under_backfill(
+    db: &std::path::Path,
+    token: &str,
+    seconds: u32,
+    connections: u32,
+) -> Result<()> {
+    let dovecot = support::Dovecot::start_with(|o| o.tls = false);
+    let maildir = dovecot.maildir("bench");
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("password"), support::PASSWORD)?;
+    let port = support::free_port();
+    let config_path = dir.path().join("daemon.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "[store]\npath = {db:?}\n[followups]\ntimezone = \"Europe/Berlin\"\n\
+             [web]\nlisten = \"127.0.0.1:{port}\"\n\
+             [[source]]\nname = \"bench\"\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\n\
+             tls = \"none\"\nusername = \"bench\"\npassword_file = {pw:?}\nbackfill_days = 36500\n",
+            db = db.display().to_string(),
+            imap = dovecot.imap_port(),
+            pw = dir.path().join("password").display().to_string(),
+        ),
+    )?;
+    let config = Config::load(&config_path)?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let daemon = {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        std::thread::spawn(move || run_daemon(config, shutdown))
+    };
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse()?;
+    let path = format!("/feed/{token}.ics");
+    // The daemon binds its port once its database is open: wait for it.
+    let started = Instant::now();
+    let etag = loop {
+        match get(addr, &path, None).await {
+            Ok((200, etag, _)) => break etag,
+            _ if started.elapsed() > Duration::from_secs(30) => {
+                bail!("the daemon's feed did not answer within 30 s")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let url = format!("http://{addr}{path}");
+    let idle = wrk(&url, seconds, connections, Some(&etag)).await?;
+
+    // Written whole into tmp/, owned by the mail user, then renamed into cur/ at once:
+    // the daemon, idling on INBOX, is told of 5,000 new messages together.
+    let staged = maildir.join("tmp");
+    let mut names = Vec::new();
+    for i in 0..BACKFILL {
+        let raw = MENTION.replace(
+            "Message-ID: <fieldnote/relay/issues/58/3109876543@github.com>",
+            &format!("Message-ID: <bench-{i}@github.com>"),
+        );
+        let name = format!("{}.M{i}P1.bench,S={}:2,", 1_795_000_000 + i, raw.len());
+        std::fs::write(staged.join(&name), raw)?;
+        names.push(name);
+    }
+    let owner = format!("{}:", dovecot.mail_user());
+    Command::new("chown")
+        .args(["-R", &owner, &maildir.display().to_string()])
+        .status()?;
+    let logged = |db: &std::path::Path| -> Result<i64> {
+        Ok(Store::open_reader(db)?.read().query_row(
+            "SELECT count(*) FROM interaction",
+            [],
+            |r| r.get(0),
+        )?)
+    };
+    let before = logged(db)?;
+    let started = Instant::now();
+    for name in &names {
+        std::fs::rename(staged.join(name), maildir.join("cur").join(name))?;
+    }
+    // wrk starts once the backfill is under way.
+    while logged(db)? == before {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the daemon did not start logging the new mail within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at_start = logged(db)? - before;
+    let busy = wrk(&url, seconds, connections, Some(&etag)).await?;
+    let at_end = logged(db)? - before;
+    while logged(db)? - before < BACKFILL as i64 {
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("the backfill did not finish within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let backfill = started.elapsed();
+    println!(
+        "daemon feed, {connections} polling clients, {seconds}s: idle {:.0} req/s p99 {}; \
+         during the backfill {:.0} req/s p99 {} (logged {at_start}..{at_end} of {BACKFILL} \
+         during the run; whole backfill {} ms)",
+        idle.0,
+        idle.1,
+        busy.0,
+        busy.1,
+        backfill.as_millis()
+    );
+    shutdown.cancel();
+    daemon
+        .join()
+        .map_err(|_| anyhow::anyhow!("the daemon thread panicked"))??;
     Ok(())
+}
+
+/// What `nudged run` does, on this thread: one current-thread runtime for the mail
+/// loops and the web side, the database writer on its own thread.
+fn run_daemon(config: Config, shutdown: tokio_util::sync::CancellationToken) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(2)
+        .build()?;
+    runtime.block_on(async {
+        let daemon = nudged::daemon::Daemon::new(
+            config.clone(),
+            Clock::System,
+            shutdown.clone(),
+            nudged::source::imap::Hooks::default(),
+        )?;
+        let web = nudged::web::spawn_background(
+            &Arc::new(config),
+            daemon.db().clone(),
+            Clock::System,
+            shutdown.clone(),
+        )?;
+        let (_signals, done) = daemon.watch();
+        let result = done.await;
+        let _ = web.await;
+        result
+    })
 }
 
 /// How long one rendering of both feed variants takes, the floor of change latency.

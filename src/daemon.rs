@@ -1,7 +1,8 @@
 //! The daemon's wiring: one task per IMAP folder (IDLE or polling), one per Maildir
 //! source, and a periodic housekeeping-and-digest pass, all stopped by one cancellation
 //! token. `run --once` uses the same sync code, one pass per source, no waiting.
-//! Blocking database work goes through [`SharedStore::run`], the one writer.
+//! Database work goes through [`Db`]; the digest runs as its own task, so a mail server
+//! that stops answering delays only the digest.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,11 +16,11 @@ use crate::classify::RuleSet;
 use crate::classify::prefilter::Prefilter;
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig, SourceKind};
-use crate::digest::outbox::run_digest;
-use crate::pipeline::{Ingest, plan_housekeeping};
+use crate::digest::outbox::{DigestOutcome, run_digest};
+use crate::pipeline::plan_housekeeping;
 use crate::source::imap::{self, Hooks, SyncContext};
-use crate::source::{FirstSync, Progress, SourceReport, maildir::sync_maildir};
-use crate::store::{SharedStore, Store};
+use crate::source::{FirstSync, Progress, SourceReport, maildir::sync_maildir_db};
+use crate::store::Db;
 
 /// How often local Maildirs are read again, and housekeeping and the digest run.
 const PASS_INTERVAL: Duration = Duration::from_secs(60);
@@ -49,13 +50,10 @@ impl Daemon {
         let rules = RuleSet::with_user_config(&config.platforms, &config.rules)
             .map_err(anyhow::Error::msg)?;
         let prefilter = Prefilter::new(&rules, config.digest.as_ref().map(|d| d.to.as_str()));
-        let store = Store::open(&config.store_path())?;
-        // The daemon mostly appends; SQLite's default 2 MB page cache would be the
-        // largest part of its resident memory for no gain (the OS caches the file).
-        store.read().execute_batch("PRAGMA cache_size = -256")?;
+        let store = Db::open(&config.store_path())?;
         Ok(Self {
             ctx: Arc::new(SyncContext {
-                store: SharedStore::new(store),
+                store,
                 config: Arc::new(config),
                 rules: Arc::new(rules),
                 prefilter: Arc::new(prefilter),
@@ -66,40 +64,51 @@ impl Daemon {
         })
     }
 
-    pub fn store(&self) -> &SharedStore {
+    pub fn db(&self) -> &Db {
         &self.ctx.store
     }
 
-    /// One pass over every source, in config order (`run --once`).
-    pub async fn run_once(&self) -> Result<Vec<SourceReport>> {
+    /// One pass over every source, in config order (`run --once`). A source that
+    /// fails is reported in its place and the others still run; the flag says whether
+    /// any failed.
+    pub async fn run_once(&self) -> (Vec<SourceReport>, bool) {
         let mut reports = Vec::new();
+        let mut failed = false;
         for source in &self.ctx.config.sources {
-            reports.push(match source.kind {
-                SourceKind::Maildir => self.maildir_pass(source).await?,
-                SourceKind::Imap => imap::sync_source_once(&self.ctx, source).await?,
-            });
+            let pass = match source.kind {
+                SourceKind::Maildir => self.maildir_pass(source).await,
+                SourceKind::Imap => imap::sync_source_once(&self.ctx, source).await,
+            };
+            reports.push(pass.unwrap_or_else(|err| {
+                failed = true;
+                tracing::error!(source = source.name, "source failed: {err:#}");
+                let mut report = SourceReport::new(&source.name);
+                report.errors.push(format!("{err:#}"));
+                report
+            }));
         }
-        Ok(reports)
+        (reports, failed)
+    }
+
+    /// Expire stale tasks and plan reconnects: (expired, planned).
+    pub async fn housekeeping(&self) -> Result<(usize, usize)> {
+        housekeeping(&self.ctx).await
+    }
+
+    /// Send the digest if one is due (the database is free while it is delivered).
+    pub async fn digest(&self) -> Result<DigestOutcome> {
+        run_digest(
+            &self.ctx.store,
+            &self.ctx.config,
+            self.ctx.clock.now(),
+            false,
+        )
+        .await
     }
 
     async fn maildir_pass(&self, source: &SourceConfig) -> Result<SourceReport> {
-        let (config, rules, source) = (
-            Arc::clone(&self.ctx.config),
-            Arc::clone(&self.ctx.rules),
-            source.clone(),
-        );
-        let now = self.ctx.clock.now();
-        self.ctx
-            .store
-            .run(move |store| {
-                let ingest = Ingest {
-                    rules: &rules,
-                    config: &config,
-                    now,
-                };
-                sync_maildir(store, &ingest, &source)
-            })
-            .await
+        let ctx = &self.ctx;
+        sync_maildir_db(&ctx.store, &ctx.config, &ctx.rules, ctx.clock.now(), source).await
     }
 
     /// Start every work loop; the returned future ends once they all stopped after
@@ -140,8 +149,11 @@ impl Daemon {
                 None => maildirs.push((name, progress)),
             }
         }
+        let (first_pass_done, first_pass) = tokio::sync::oneshot::channel();
         let ctx = Arc::clone(&self.ctx);
-        tasks.spawn(async move { passes(ctx, maildirs).await });
+        tasks.spawn(async move { passes(ctx, maildirs, first_pass_done).await });
+        let ctx = Arc::clone(&self.ctx);
+        tasks.spawn(async move { digests(ctx, first_pass).await });
         let done = async move {
             while let Some(joined) = tasks.join_next().await {
                 joined.context("a work loop panicked")?;
@@ -158,12 +170,18 @@ impl Daemon {
     }
 }
 
-/// Every minute: read Maildir sources, then expire tasks, plan reconnects and send a
-/// due digest — the same steps `run --once` takes after its sources.
-async fn passes(ctx: Arc<SyncContext>, mut maildirs: Vec<(String, Progress)>) {
+/// Every minute: read Maildir sources, then expire tasks and plan reconnects — the
+/// same steps `run --once` takes after its sources. The digest task starts after the
+/// first round, so a digest sent at start covers the local mail.
+async fn passes(
+    ctx: Arc<SyncContext>,
+    mut maildirs: Vec<(String, Progress)>,
+    first_pass_done: tokio::sync::oneshot::Sender<()>,
+) {
     let daemon = Daemon {
         ctx: Arc::clone(&ctx),
     };
+    let mut first_pass_done = Some(first_pass_done);
     loop {
         for (name, progress) in &mut maildirs {
             let Some(source) = ctx.config.sources.iter().find(|s| &s.name == name) else {
@@ -181,20 +199,44 @@ async fn passes(ctx: Arc<SyncContext>, mut maildirs: Vec<(String, Progress)>) {
             }
             progress.beat();
         }
-        let (config, now) = (Arc::clone(&ctx.config), ctx.clock.now());
-        let housekeeping = ctx
-            .store
-            .run(move |store| {
-                let planned = plan_housekeeping(store, &config, now)?;
-                let digest = run_digest(store, &config, now, false)?;
-                Ok((planned, digest))
-            })
-            .await;
-        match housekeeping {
-            Ok(((expired, reconnects), digest)) => {
-                tracing::debug!(expired, reconnects, ?digest, "housekeeping")
-            }
-            Err(err) => tracing::warn!("housekeeping or digest failed: {err:#}"),
+        match housekeeping(&ctx).await {
+            Ok((expired, reconnects)) => tracing::debug!(expired, reconnects, "housekeeping"),
+            Err(err) => tracing::warn!("housekeeping failed: {err:#}"),
+        }
+        if let Some(done) = first_pass_done.take() {
+            let _ = done.send(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PASS_INTERVAL) => {}
+            () = ctx.shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn housekeeping(ctx: &SyncContext) -> Result<(usize, usize)> {
+    let (config, now) = (Arc::clone(&ctx.config), ctx.clock.now());
+    ctx.store
+        .write(move |store| plan_housekeeping(store, &config, now))
+        .await
+}
+
+/// Every minute, send a due digest. Its own task: a mail server that accepts and then
+/// never answers holds up this loop only, until the attempt's deadline.
+async fn digests(ctx: Arc<SyncContext>, first_pass: tokio::sync::oneshot::Receiver<()>) {
+    tokio::select! {
+        _ = first_pass => {}
+        () = ctx.shutdown.cancelled() => return,
+    }
+    loop {
+        let now = ctx.clock.now();
+        tokio::select! {
+            outcome = run_digest(&ctx.store, &ctx.config, now, false) => match outcome {
+                Ok(outcome) => tracing::debug!(?outcome, "digest pass"),
+                Err(err) => tracing::warn!("digest failed: {err:#}"),
+            },
+            // A delivery cut short stays "sending": the next start resends it once the
+            // lease has expired, same Message-ID.
+            () = ctx.shutdown.cancelled() => return,
         }
         tokio::select! {
             () = tokio::time::sleep(PASS_INTERVAL) => {}

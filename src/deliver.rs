@@ -1,29 +1,41 @@
-//! Deliver: hand a finished message to its transport — SMTP (lettre over rustls),
-//! a local `sendmail`, or a file per message. Returns where it went; an error says what
-//! to fix (the password, the CA file, the host and port). Retrying is the outbox's job.
+//! Deliver: hand a finished message to its transport — SMTP (lettre's async transport
+//! over rustls), a local `sendmail`, or a file per message. Every attempt ends by a
+//! deadline, whatever the peer does. Returns where it went; an error says what to fix
+//! (the password, the CA file, the host and port). Retrying is the outbox's job.
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
-use lettre::{Address, SmtpTransport, Transport};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::io::AsyncWriteExt;
 
 use crate::config::{Config, DigestConfig, SmtpConfig, TlsMode, TransportKind};
 use crate::secret::resolve_secret;
 
-/// One place decides how long a mail server may take: connect, each reply, the upload.
+/// One place decides how long a mail server may take: connect and each reply …
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// … and one whole attempt (password, connect, TLS, login, upload, sendmail's run): a
+/// server that trickles one byte a minute cannot hold a delivery open for ever.
+pub const ATTEMPT_DEADLINE: Duration = Duration::from_secs(180);
+
+type SmtpTransport = AsyncSmtpTransport<Tokio1Executor>;
 
 /// What `sendmail` is when `digest.sendmail_command` is not set.
 pub const DEFAULT_SENDMAIL: &str = "/usr/sbin/sendmail -t -i";
 
-/// Deliver `message`; returns where it went, for the user.
-pub fn deliver(config: &Config, message: &[u8]) -> Result<String> {
+/// Deliver `message` within [`ATTEMPT_DEADLINE`]; returns where it went, for the user.
+pub async fn deliver(config: &Config, message: &[u8]) -> Result<String> {
+    deliver_within(config, message, ATTEMPT_DEADLINE).await
+}
+
+/// [`deliver`] with the deadline given (tests use a short one).
+pub async fn deliver_within(config: &Config, message: &[u8], deadline: Duration) -> Result<String> {
     let digest = config
         .digest
         .as_ref()
@@ -34,16 +46,27 @@ pub fn deliver(config: &Config, message: &[u8]) -> Result<String> {
                 .file_dir
                 .as_ref()
                 .context("digest.file_dir is not set")?;
-            write_file(dir, message)
+            let (dir, message) = (dir.clone(), message.to_vec());
+            tokio::task::spawn_blocking(move || write_file(&dir, &message))
+                .await
+                .context("writing the digest file panicked")?
         }
         TransportKind::Smtp => {
             let smtp = config
                 .smtp
                 .as_ref()
                 .context("digest.transport = \"smtp\" needs an [smtp] section")?;
-            send_smtp(smtp, digest, message)
+            let where_ = smtp_label(smtp);
+            tokio::time::timeout(deadline, send_smtp(smtp, digest, message))
+                .await
+                .map_err(|_| {
+                    anyhow!(
+                        "sending the digest to {where_} did not finish within {}s — the server accepted the connection but stopped answering; check smtp.host and smtp.port, or the server",
+                        deadline.as_secs()
+                    )
+                })?
         }
-        TransportKind::Sendmail => send_sendmail(digest, message),
+        TransportKind::Sendmail => send_sendmail(digest, message, deadline).await,
     }
 }
 
@@ -88,33 +111,52 @@ fn envelope(digest: &DigestConfig) -> Result<Envelope> {
     .context("cannot build the SMTP envelope")
 }
 
-fn send_smtp(smtp: &SmtpConfig, digest: &DigestConfig, message: &[u8]) -> Result<String> {
-    let (transport, where_) = smtp_transport(smtp)?;
+async fn send_smtp(smtp: &SmtpConfig, digest: &DigestConfig, message: &[u8]) -> Result<String> {
+    let (transport, where_) = smtp_transport(smtp).await?;
     transport
         .send_raw(&envelope(digest)?, message)
+        .await
         .map_err(|err| explain_smtp_error(&err, smtp, &where_))?;
     Ok(where_)
 }
 
 /// Connect, start TLS and log in to the SMTP server without sending anything (for
-/// `nudged check`). Returns where it connected.
-pub fn check_smtp(smtp: &SmtpConfig) -> Result<String> {
-    let (transport, where_) = smtp_transport(smtp)?;
-    match transport.test_connection() {
-        Ok(true) => Ok(where_),
-        Ok(false) => anyhow::bail!("{where_} did not answer NOOP; is it an SMTP server?"),
-        Err(err) => Err(explain_smtp_error(&err, smtp, &where_)),
-    }
+/// `nudged check`), within [`ATTEMPT_DEADLINE`]. Returns where it connected.
+pub async fn check_smtp(smtp: &SmtpConfig) -> Result<String> {
+    let where_ = smtp_label(smtp);
+    let checked = tokio::time::timeout(ATTEMPT_DEADLINE, async {
+        let (transport, where_) = smtp_transport(smtp).await?;
+        match transport.test_connection().await {
+            Ok(true) => Ok(where_),
+            Ok(false) => anyhow::bail!("{where_} did not answer NOOP; is it an SMTP server?"),
+            Err(err) => Err(explain_smtp_error(&err, smtp, &where_)),
+        }
+    });
+    checked.await.map_err(|_| {
+        anyhow!(
+            "{where_} did not finish the login within {}s",
+            ATTEMPT_DEADLINE.as_secs()
+        )
+    })?
 }
 
-/// The transport for `[smtp]` and a "smtp://host:port" label for messages.
-fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
-    let port = smtp.port.unwrap_or(match smtp.tls {
+fn smtp_port(smtp: &SmtpConfig) -> u16 {
+    smtp.port.unwrap_or(match smtp.tls {
         TlsMode::Implicit => 465,
         TlsMode::Starttls => 587,
         TlsMode::None => 25,
-    });
-    let where_ = format!("smtp://{}:{port}", smtp.host);
+    })
+}
+
+/// "smtp://host:port", for messages.
+fn smtp_label(smtp: &SmtpConfig) -> String {
+    format!("smtp://{}:{}", smtp.host, smtp_port(smtp))
+}
+
+/// The transport for `[smtp]` and a "smtp://host:port" label for messages.
+async fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
+    let port = smtp_port(smtp);
+    let where_ = smtp_label(smtp);
     let tls = match smtp.tls {
         TlsMode::None => Tls::None,
         TlsMode::Implicit => Tls::Wrapper(tls_parameters(smtp)?),
@@ -129,6 +171,7 @@ fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
             smtp.password_command.as_deref(),
             smtp.password_file.as_deref(),
         )
+        .await
         .context("smtp: cannot get the password")?;
         builder = builder.credentials(Credentials::new(
             username.clone(),
@@ -201,7 +244,12 @@ fn connection_refused(err: &lettre::transport::smtp::Error) -> bool {
 }
 
 /// Pipe the message to a local sendmail, which reads the recipients from the headers.
-fn send_sendmail(digest: &DigestConfig, message: &[u8]) -> Result<String> {
+/// One that has not finished by `deadline` is killed and reported.
+async fn send_sendmail(
+    digest: &DigestConfig,
+    message: &[u8],
+    deadline: Duration,
+) -> Result<String> {
     let command = digest
         .sendmail_command
         .as_deref()
@@ -209,23 +257,39 @@ fn send_sendmail(digest: &DigestConfig, message: &[u8]) -> Result<String> {
     // Split on whitespace, no shell: the command comes from the config, the data never.
     let mut words = command.split_whitespace();
     let program = words.next().context("digest.sendmail_command is empty")?;
-    let mut child = Command::new(program)
+    let mut child = tokio::process::Command::new(program)
         .args(words)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .with_context(|| {
             format!("cannot run {program:?}: install a sendmail (e.g. msmtp-mta) or set digest.sendmail_command")
         })?;
     // sendmail wants local line endings; lettre wrote CRLF.
     let local = String::from_utf8_lossy(message).replace("\r\n", "\n");
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(local.as_bytes())
-            .with_context(|| format!("{program:?} stopped reading the message"))?;
-    }
-    let output = child.wait_with_output()?;
+    let stdin = child.stdin.take();
+    let run = async move {
+        if let Some(mut stdin) = stdin {
+            stdin
+                .write_all(local.as_bytes())
+                .await
+                .with_context(|| format!("{program:?} stopped reading the message"))?;
+            // Closed here, so sendmail sees the end of the message.
+        }
+        child
+            .wait_with_output()
+            .await
+            .context("cannot wait for sendmail")
+    };
+    let output = tokio::time::timeout(deadline, run).await.map_err(|_| {
+        // Dropping `run` dropped the child, which kills it.
+        anyhow!(
+            "{command:?} did not finish within {}s and was stopped; check digest.sendmail_command",
+            deadline.as_secs()
+        )
+    })??;
     if !output.status.success() {
         bail!(
             "{command:?} failed ({}): {}",
@@ -240,8 +304,8 @@ fn send_sendmail(digest: &DigestConfig, message: &[u8]) -> Result<String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn refused_connection_says_check_host_and_port() {
+    #[tokio::test]
+    async fn refused_connection_says_check_host_and_port() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
@@ -253,12 +317,106 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        let err = deliver(&config, b"Subject: x\r\n\r\nbody\r\n").unwrap_err();
+        let err = deliver(&config, b"Subject: x\r\n\r\nbody\r\n")
+            .await
+            .unwrap_err();
         assert!(format!("{err:#}").contains("host and smtp.port"), "{err:#}");
     }
 
-    #[test]
-    fn sendmail_gets_the_message_on_stdin() {
+    fn smtp_config(port: u16) -> Config {
+        Config::parse(
+            &format!(
+                "[digest]\nto = \"me@example.com\"\ntransport = \"smtp\"\n[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_that_greets_and_then_says_nothing_is_given_up_at_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let _ = stream.write_all(b"220 tarpit ESMTP\r\n").await;
+                held.push(stream);
+            }
+        });
+        let started = std::time::Instant::now();
+        let err = deliver_within(
+            &smtp_config(port),
+            b"Subject: x\r\n\r\nbody\r\n",
+            Duration::from_millis(400),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not finish within"),
+            "{err:#}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_sendmail_that_never_exits_is_killed_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let script = dir.path().join("hang");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho $$ > {}\nexec sleep 600\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        let config = Config::parse(
+            &format!(
+                "[digest]\nto = \"me@example.com\"\ntransport = \"sendmail\"\nsendmail_command = \"/bin/sh {}\"\n",
+                script.display()
+            ),
+            None,
+            Path::new("."),
+        )
+        .unwrap();
+        let err = deliver_within(
+            &config,
+            b"Subject: x\r\n\r\nbody\r\n",
+            Duration::from_millis(400),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            format!("{err:#}").contains("did not finish within"),
+            "{err:#}"
+        );
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let alive = state
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+            if !alive {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sendmail was not killed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn sendmail_gets_the_message_on_stdin() {
         let dir = tempfile::tempdir().unwrap();
         let script = dir.path().join("fake-sendmail");
         let out = dir.path().join("out.eml");
@@ -282,7 +440,9 @@ mod tests {
             Path::new("."),
         )
         .unwrap();
-        deliver(&config, b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        deliver(&config, b"Subject: x\r\n\r\nbody\r\n")
+            .await
+            .unwrap();
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "Subject: x\n\nbody\n"

@@ -1,16 +1,20 @@
 //! The path every message takes, whatever its source: classify → log → plan, committed
 //! in one transaction together with the source's cursor, so a crash anywhere leaves
-//! either all of a message's effects or none of them.
+//! either all of a message's effects or none of them. Classifying is pure work on the
+//! bytes and happens before the transaction ([`Ingest::classify`]); only recording
+//! ([`Ingest::record`]) runs inside it.
 
+use crate::store::Transaction;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 use sha2::{Digest, Sha256};
 
 use crate::classify::{self, Classification, Kind, RuleSet};
 use crate::config::Config;
 use crate::plan::{Direction, PlanInput, closing_steps, plan_followups, sequence};
-use crate::store::{NewIdentity, NewInteraction, Recorded, Store, followups, interactions, people};
+use crate::store::{
+    NewIdentity, NewInteraction, Recorded, Store, contacts, followups, interactions, people,
+};
 
 /// What became of one message.
 #[derive(Debug, Clone)]
@@ -28,10 +32,36 @@ pub struct Ingest<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// A message classified, waiting for its transaction.
+pub struct Classified {
+    raw: Vec<u8>,
+    classification: Classification,
+}
+
 impl Ingest<'_> {
     /// Classify `raw` and, inside `tx`, log and plan it. The caller adds its cursor
     /// update to the same transaction before committing.
     pub fn message(&self, tx: &Transaction<'_>, raw: &[u8]) -> Result<Ingested> {
+        let classified = self.classify(raw.to_vec());
+        self.record(tx, classified)
+    }
+
+    /// The pure part, for before the transaction: what the classifier makes of `raw`.
+    pub fn classify(&self, raw: Vec<u8>) -> Classified {
+        let classification = classify::classify(&raw, self.rules, &self.config.trust);
+        Classified {
+            raw,
+            classification,
+        }
+    }
+
+    /// Inside `tx`: act on a reply to a digest, or log and plan a notification.
+    pub fn record(&self, tx: &Transaction<'_>, classified: Classified) -> Result<Ingested> {
+        let Classified {
+            raw,
+            classification,
+        } = classified;
+        let raw = raw.as_slice();
         // A reply to a digest is a list of commands from the owner, not a notification.
         if let Some(handled) = crate::digest::replies::handle_reply(tx, raw, self.config, self.now)?
         {
@@ -41,7 +71,6 @@ impl Ingest<'_> {
                 planned: 0,
             });
         }
-        let classification = classify::classify(raw, self.rules, &self.config.trust);
         let Some(platform) = classification
             .platform
             .clone()
@@ -144,11 +173,7 @@ fn after_interaction(
     {
         return Ok(0);
     }
-    let name: String = tx.query_row(
-        "SELECT display_name FROM contact WHERE id = ?1",
-        [event.contact_id],
-        |r| r.get(0),
-    )?;
+    let name = contacts::display_name(tx, event.contact_id)?;
     let input = PlanInput {
         interaction_id: event.interaction_id,
         contact_id: event.contact_id,
@@ -212,15 +237,16 @@ pub(crate) fn log_manual_in(
         },
     };
     let platform = entry.who.platform.as_str();
-    tx.execute(
-        "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
-                                  verified, logged_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
-        rusqlite::params![contact_id, identity_id, platform, entry.kind.as_str(), now.timestamp(),
-                          entry.subject, entry.note.as_deref().unwrap_or_default()],
+    let interaction_id = interactions::insert_manual(
+        tx,
+        (contact_id, identity_id),
+        platform,
+        entry.kind,
+        (&entry.subject, entry.note.as_deref().unwrap_or_default()),
+        now.timestamp(),
     )?;
     let event = Event {
-        interaction_id: tx.last_insert_rowid(),
+        interaction_id,
         contact_id,
         platform,
         kind: entry.kind,
@@ -303,23 +329,18 @@ pub fn record_sent(
     let (mut reached, mut closed) = (0, 0);
     for recipient in &sent.recipients {
         let email = recipient.trim().to_ascii_lowercase();
-        let found: Option<(i64, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
-            "SELECT contact_id, id FROM identity WHERE email = ?1 ORDER BY id LIMIT 1",
-            [&email],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        ))?;
-        let Some((contact_id, identity_id)) = found else {
+        let Some((contact_id, identity_id)) = contacts::identity_by_email(tx, &email)? else {
             continue;
         };
         let key = format!("sent:{}:{email}", sent.message_id.as_deref().unwrap_or("?"));
-        let added = tx.execute(
-            "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject,
-                                      source_message_id, verified, logged_at)
-             VALUES (?1, ?2, 'email', 'email', ?3, 'You wrote to them', ?4, 'verified', ?5)
-             ON CONFLICT (source_message_id) DO NOTHING",
-            rusqlite::params![contact_id, identity_id, sent.sent_at.timestamp(), key, now.timestamp()],
+        let added = interactions::insert_sent(
+            tx,
+            (contact_id, identity_id),
+            sent.sent_at.timestamp(),
+            &key,
+            now.timestamp(),
         )?;
-        if added == 0 {
+        if !added {
             continue;
         }
         reached += 1;

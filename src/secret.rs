@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::Path;
 use std::process::{Output, Stdio};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -37,31 +38,44 @@ impl Secret {
     }
 
     /// The first line a shell command prints (`pass show mail` prints the password
-    /// first). The command's stderr passes through; its stdout is never logged.
+    /// first). The command's stderr passes through; its stdout is never logged. A
+    /// command that has not finished by [`PASSWORD_COMMAND_DEADLINE`] is killed (its
+    /// whole process group) and reported, so a hung keyring delays only its caller.
     pub async fn from_command(command: &str) -> Result<Self> {
-        let output = tokio::process::Command::new("/bin/sh")
-            .arg("-c")
-            .arg(command)
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .await
-            .context("cannot run password_command")?;
-        first_line(output)
+        Self::from_command_within(command, PASSWORD_COMMAND_DEADLINE).await
     }
 
-    /// [`Secret::from_command`] for code that is not async (the SMTP delivery).
-    pub fn from_command_blocking(command: &str) -> Result<Self> {
-        let output = std::process::Command::new("/bin/sh")
+    async fn from_command_within(command: &str, deadline: Duration) -> Result<Self> {
+        let child = tokio::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(command)
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .output()
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
             .context("cannot run password_command")?;
-        first_line(output)
+        let group = child.id();
+        match tokio::time::timeout(deadline, child.wait_with_output()).await {
+            Ok(output) => first_line(output.context("cannot run password_command")?),
+            Err(_) => {
+                // Dropping the future killed the shell; its children go with the group.
+                if let Some(pid) = group.and_then(|id| i32::try_from(id).ok()) {
+                    // SAFETY: plain syscall on a group this process created.
+                    unsafe { libc::kill(-pid, libc::SIGKILL) };
+                }
+                bail!(
+                    "password_command did not finish within {}s and was stopped; check that it runs without a prompt",
+                    deadline.as_secs()
+                )
+            }
+        }
     }
 }
+
+/// How long `password_command` may take (a keyring that asks for a PIN never returns).
+pub const PASSWORD_COMMAND_DEADLINE: Duration = Duration::from_secs(30);
 
 fn first_line(output: Output) -> Result<Secret> {
     if !output.status.success() {
@@ -76,15 +90,15 @@ fn first_line(output: Output) -> Result<Secret> {
     Ok(Secret(first.to_string()))
 }
 
-/// The secret from exactly one of a command or a file, for blocking callers.
-pub fn resolve_secret(
+/// The secret from exactly one of a command or a file.
+pub async fn resolve_secret(
     password_command: Option<&str>,
     password_file: Option<&Path>,
 ) -> Result<Secret> {
     match (password_command, password_file) {
         (Some(_), Some(_)) => bail!("set password_command or password_file, not both"),
         (None, None) => bail!("no password_command or password_file is set"),
-        (Some(command), None) => Secret::from_command_blocking(command),
+        (Some(command), None) => Secret::from_command(command).await,
         (None, Some(path)) => Secret::from_file(path),
     }
 }
@@ -132,20 +146,56 @@ mod tests {
             .unwrap();
         assert_eq!(secret.expose(), "abc");
         assert!(Secret::from_command("exit 3").await.is_err());
-        assert_eq!(
-            Secret::from_command_blocking("printf 'abc\\n'")
-                .unwrap()
-                .expose(),
-            "abc"
-        );
     }
 
-    #[test]
-    fn exactly_one_source() {
-        assert!(resolve_secret(Some("echo x"), Some(Path::new("/x"))).is_err());
-        assert!(resolve_secret(None, None).is_err());
+    #[tokio::test]
+    async fn a_hung_command_is_stopped_at_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("pid");
+        let command = format!("sleep 600 & echo $! > {}; wait", pid_file.display());
+        let started = std::time::Instant::now();
+        let err = Secret::from_command_within(&command, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // The shell's child went with it: no sleeper is left behind.
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while running(pid) {
+            assert!(std::time::Instant::now() < deadline, "the sleeper survived");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Alive and not a zombie (a container's init may never reap the orphan).
+    fn running(pid: i32) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit_once(") ")
+                    .map(|(_, rest)| !rest.starts_with('Z'))
+            })
+            .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn exactly_one_source() {
+        assert!(
+            resolve_secret(Some("echo x"), Some(Path::new("/x")))
+                .await
+                .is_err()
+        );
+        assert!(resolve_secret(None, None).await.is_err());
         assert_eq!(
-            resolve_secret(Some("echo pw"), None).unwrap().expose(),
+            resolve_secret(Some("echo pw"), None)
+                .await
+                .unwrap()
+                .expose(),
             "pw"
         );
     }

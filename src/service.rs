@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::config::{Config, SourceKind};
 use crate::daemon::Signals;
 use crate::notify::Notifier;
-use crate::store::SharedStore;
+use crate::store::Db;
 
 /// How long a work loop may go without progress before it counts as hung: the longest
 /// it legitimately waits (IDLE silence or the poll interval, plus one read timeout for
@@ -38,7 +38,7 @@ pub fn stale_after(config: &Config) -> Duration {
 pub async fn supervise(
     signals: Signals,
     notifier: Notifier,
-    store: SharedStore,
+    store: Db,
     config: std::sync::Arc<Config>,
     now: impl Fn() -> DateTime<Utc> + Send + 'static,
 ) {
@@ -83,14 +83,9 @@ pub async fn supervise(
 }
 
 /// "watching 3 folders · 4 follow-ups due · next digest 07:30"
-async fn status_line(
-    store: &SharedStore,
-    config: &Config,
-    folders: usize,
-    now: DateTime<Utc>,
-) -> String {
+async fn status_line(store: &Db, config: &Config, folders: usize, now: DateTime<Utc>) -> String {
     let due = store
-        .run(move |store| store.count_pending_followups(now.timestamp()))
+        .read(move |store| store.count_pending_followups(now.timestamp()))
         .await
         .map_or_else(|_| "?".to_string(), |n| n.to_string());
     let mut line = format!(

@@ -371,14 +371,19 @@ fn a_message_expunged_between_fetches_is_recorded_not_retried() {
         hooks,
     )
     .unwrap();
-    let reports = runtime.block_on(daemon.run_once()).unwrap();
+    let (reports, failed) = runtime.block_on(daemon.run_once());
+    assert!(!failed, "{reports:?}");
     assert_eq!(reports[0].skipped, 1, "{reports:?}");
     assert_eq!(reports[0].logged, 2, "{reports:?}");
-    let skipped = daemon.store().lock().imap_skipped("mail", "INBOX").unwrap();
+    let skipped = daemon
+        .db()
+        .read_blocking(|store| store.imap_skipped("mail", "INBOX"))
+        .unwrap();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].0, 2);
     // The next pass neither retries it nor loops.
-    let again = runtime.block_on(daemon.run_once()).unwrap();
+    let (again, failed) = runtime.block_on(daemon.run_once());
+    assert!(!failed, "{again:?}");
     assert_eq!(again[0].messages, 0, "{again:?}");
 }
 
@@ -420,7 +425,8 @@ fn a_backfill_of_several_batches_reads_each_notification_once() {
         .build()
         .unwrap();
     let daemon = Daemon::new(config, Clock::System, CancellationToken::new(), hooks).unwrap();
-    let reports = runtime.block_on(daemon.run_once()).unwrap();
+    let (reports, failed) = runtime.block_on(daemon.run_once());
+    assert!(!failed, "{reports:?}");
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 3, "one body FETCH per batch of 500: {calls:?}");
     assert!(calls[1][0] > 500 && calls[2][0] > 1000, "{calls:?}");
@@ -431,7 +437,8 @@ fn a_backfill_of_several_batches_reads_each_notification_once() {
         count(&setup.db(), "SELECT last_seen_uid FROM mailbox_state"),
         1234
     );
-    let again = runtime.block_on(daemon.run_once()).unwrap();
+    let (again, failed) = runtime.block_on(daemon.run_once());
+    assert!(!failed, "{again:?}");
     assert_eq!(again[0].messages, 0, "{again:?}");
 }
 

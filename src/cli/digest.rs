@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result};
 use super::{Context, UsageError, print_json};
 use crate::calendar::write_calendar;
 use crate::config::CalendarStyle;
-use crate::digest::outbox::{DigestOutcome, compose, new_message_id, prepare, run_digest};
+use crate::digest::outbox::{DigestOutcome, compose, new_message_id, prepare, run_digest_on};
 use crate::digest::{html, render};
 
 pub fn digest(ctx: &Context, preview: bool, send_now: bool, raw: bool) -> Result<()> {
@@ -42,7 +42,11 @@ pub fn digest(ctx: &Context, preview: bool, send_now: bool, raw: bool) -> Result
         return Ok(());
     }
     debug_assert!(send_now);
-    match run_digest(&mut store, &ctx.config, now, true)? {
+    // The transport is async (with a deadline); no transaction is open while it works.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match runtime.block_on(run_digest_on(&mut store, &ctx.config, now, true))? {
         DigestOutcome::Sent {
             subject, location, ..
         } => println!("Sent \"{subject}\" → {location}"),

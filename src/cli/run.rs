@@ -7,8 +7,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Context, UsageError, print_json};
 use crate::classify::RuleSet;
 use crate::daemon::{Daemon, cancel_on_signals};
-use crate::digest::outbox::{DigestOutcome, run_digest};
-use crate::pipeline::plan_housekeeping;
+use crate::digest::outbox::DigestOutcome;
 use crate::source::SourceReport;
 use crate::source::imap::Hooks;
 
@@ -30,12 +29,13 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         .into());
     }
     RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
-    // One thread is plenty for a few mail connections and keeps the daemon small. The
-    // database work runs on the blocking pool; one thread there too, since the store is
-    // one writer anyway (and every extra thread costs a malloc arena of resident memory).
+    // One thread is plenty for a few mail connections and the web side, and keeps the
+    // daemon small. The database writer has a thread of its own; reads, classification
+    // and feed rendering use the blocking pool, kept small too (every extra thread costs
+    // a malloc arena of resident memory).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .max_blocking_threads(1)
+        .max_blocking_threads(2)
         .build()?;
     let shutdown = CancellationToken::new();
     let daemon = Daemon::new(
@@ -45,30 +45,45 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         Hooks::default(),
     )?;
     if once {
-        let sources = runtime.block_on(async {
+        let (report, failed) = runtime.block_on(async {
             cancel_on_signals(shutdown)?;
-            daemon.run_once().await
+            let (sources, failed) = daemon.run_once().await;
+            anyhow::Ok((finish_pass(ctx, &daemon, sources).await?, failed))
         })?;
-        drop(daemon);
-        let report = finish_pass(ctx, sources)?;
         tracing::info!(
             logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
             digest = report.digest,
             "pass finished"
         );
-        return print_report(ctx, &report);
+        print_report(ctx, &report)?;
+        if failed {
+            let names: Vec<&str> = report
+                .sources
+                .iter()
+                .filter(|s| !s.errors.is_empty())
+                .map(|s| s.source.as_str())
+                .collect();
+            anyhow::bail!(
+                "source(s) {} could not be read (see above); the others were read, planned and the digest handled",
+                names.join(", ")
+            );
+        }
+        return Ok(());
     }
-    // The feed and action links stop with the daemon (same cancellation token).
-    let web = match &ctx.config.web {
-        Some(_) => Some(crate::web::spawn_background(
-            &ctx.config,
-            ctx.clock,
-            shutdown.clone(),
-        )?),
-        None => None,
-    };
-    let result = runtime.block_on(async {
-        cancel_on_signals(shutdown)?;
+    let config = std::sync::Arc::new(ctx.config.clone());
+    runtime.block_on(async {
+        cancel_on_signals(shutdown.clone())?;
+        // The feed and action links run on this runtime, on the daemon's database, and
+        // stop with it (same cancellation token).
+        let web = match &ctx.config.web {
+            Some(_) => Some(crate::web::spawn_background(
+                &config,
+                daemon.db().clone(),
+                ctx.clock,
+                shutdown.clone(),
+            )?),
+            None => None,
+        };
         let (signals, done) = daemon.watch();
         let mut first = signals.first_sync_done.clone();
         tokio::spawn(async move {
@@ -80,42 +95,51 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         tokio::spawn(crate::service::supervise(
             signals,
             crate::notify::Notifier::from_env(),
-            daemon.store().clone(),
-            std::sync::Arc::new(ctx.config.clone()),
+            daemon.db().clone(),
+            std::sync::Arc::clone(&config),
             move || clock.now(),
         ));
         let result = done.await;
         crate::notify::Notifier::from_env().stopping();
+        if let Some(web) = web
+            && web.await.is_err()
+        {
+            tracing::error!("web: the server task panicked");
+        }
         result
-    });
-    if let Some(web) = web
-        && web.join().is_err()
-    {
-        tracing::error!("web: the server thread panicked");
-    }
-    result
+    })
 }
 
 /// After the sources: expire tasks, plan reconnects, send a due digest.
-fn finish_pass(ctx: &Context, sources: Vec<SourceReport>) -> Result<PassReport> {
-    let mut store = ctx.open_store()?;
-    let now = ctx.clock.now();
-    let (expired, reconnects_planned) = plan_housekeeping(&mut store, &ctx.config, now)?;
-    let outcome = run_digest(&mut store, &ctx.config, now, false)?;
+async fn finish_pass(
+    ctx: &Context,
+    daemon: &Daemon,
+    sources: Vec<SourceReport>,
+) -> Result<PassReport> {
+    let (expired, reconnects_planned) = daemon.housekeeping().await?;
+    let outcome = daemon.digest().await?;
     let digest_text = match &outcome {
-        DigestOutcome::Sent { location, .. } => {
-            std::fs::read(location).ok().map(|raw| extract_text(&raw))
-        }
+        DigestOutcome::Sent { location, .. } => tokio::fs::read(location)
+            .await
+            .ok()
+            .map(|raw| extract_text(&raw)),
         // Not due yet: show what the next one would say, built as `digest --preview`
         // builds it (nothing stored or sent), so a first run is not a blank page.
         DigestOutcome::NotConfigured => None,
         _ => {
-            let data = crate::digest::outbox::prepare(&mut store, &ctx.config, now)?;
-            Some(format!(
-                "Preview of the next digest — {}\n\n{}",
-                crate::digest::render::subject(&data),
-                crate::digest::render::text(&data)
-            ))
+            let (config, now) = (std::sync::Arc::new(ctx.config.clone()), ctx.clock.now());
+            let preview = daemon
+                .db()
+                .write(move |store| {
+                    let data = crate::digest::outbox::prepare(store, &config, now)?;
+                    Ok(format!(
+                        "Preview of the next digest — {}\n\n{}",
+                        crate::digest::render::subject(&data),
+                        crate::digest::render::text(&data)
+                    ))
+                })
+                .await?;
+            Some(preview)
         }
     };
     let digest = outcome.describe();

@@ -3,6 +3,8 @@
 //! only after the transport accepted it. A crash in between resends the same message,
 //! same Message-ID. A lease in the store lets one process send at a time. A row whose
 //! slot has passed unsent is replaced by the next slot's digest, which covers the gap.
+//! Three steps, so no lock is held while a mail server takes its time: gather, render
+//! and enqueue (one write) → deliver (no database at all) → record the outcome (a write).
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
@@ -13,12 +15,13 @@ use super::{DigestData, LinkSigner, html, render, schedule};
 use crate::calendar::write_calendar;
 use crate::config::{CalendarStyle, Config, DigestConfig};
 use crate::deliver;
-use crate::store::{DigestRow, Store};
+use crate::store::{Db, DigestRow, Store};
 
 const LEASE: &str = "digest-sender";
-/// Longer than the SMTP timeouts of one attempt, so a live sender never loses it; a
-/// crashed one blocks others at most this long.
+/// Longer than one delivery attempt may take ([`deliver::ATTEMPT_DEADLINE`]), so a live
+/// sender never loses it; a crashed one blocks others at most this long.
 const LEASE_SECONDS: i64 = 5 * 60;
+const _: () = assert!(deliver::ATTEMPT_DEADLINE.as_secs() < LEASE_SECONDS as u64);
 /// A missed slot is not caught up when the next slot is less than this far away.
 const CATCH_UP_HOLD_HOURS: i64 = 3;
 
@@ -164,8 +167,35 @@ pub fn prepare(store: &mut Store, config: &Config, now: DateTime<Utc>) -> Result
 }
 
 /// Send the digest for the latest slot unless it went out already. With `force`, send
-/// now even if the slot is done or there is nothing to say (`digest --send-now`).
-pub fn run_digest(
+/// now even if the slot is done or there is nothing to say (`digest --send-now`). The
+/// database is free while the transport works.
+pub async fn run_digest(
+    db: &Db,
+    config: &std::sync::Arc<Config>,
+    now: DateTime<Utc>,
+    force: bool,
+) -> Result<DigestOutcome> {
+    if config.digest.is_none() {
+        return Ok(DigestOutcome::NotConfigured);
+    }
+    let holder = lease_holder();
+    let begun = {
+        let (config, holder) = (std::sync::Arc::clone(config), holder.clone());
+        db.write(move |store| begin(store, &config, now, force, &holder))
+            .await?
+    };
+    let delivery = match begun {
+        Begun::Done(outcome) => return Ok(outcome),
+        Begun::Deliver(delivery) => delivery,
+    };
+    let delivered = deliver::deliver(config, &delivery.row.body).await;
+    db.write(move |store| Ok(record(store, delivery, delivered, now, &holder)))
+        .await
+}
+
+/// [`run_digest`] on a connection of the caller's own (a CLI command, a test): the
+/// same three steps; no transaction is open while the transport works.
+pub async fn run_digest_on(
     store: &mut Store,
     config: &Config,
     now: DateTime<Utc>,
@@ -174,31 +204,114 @@ pub fn run_digest(
     if config.digest.is_none() {
         return Ok(DigestOutcome::NotConfigured);
     }
-    let holder = format!("pid {} #{:08x}", std::process::id(), rand::random::<u32>());
-    let until = now.timestamp() + LEASE_SECONDS;
-    if !store.acquire_lease(LEASE, &holder, now.timestamp(), until)? {
-        return Ok(DigestOutcome::Busy);
-    }
-    let outcome = run_leased(store, config, now, force);
-    // An unreleased lease only delays the next sender until it expires.
-    if let Err(err) = store.release_lease(LEASE, &holder) {
-        tracing::warn!("cannot release the digest lease: {err:#}");
-    }
-    outcome
+    let holder = lease_holder();
+    let delivery = match begin(store, config, now, force, &holder)? {
+        Begun::Done(outcome) => return Ok(outcome),
+        Begun::Deliver(delivery) => delivery,
+    };
+    let delivered = deliver::deliver(config, &delivery.row.body).await;
+    Ok(record(store, delivery, delivered, now, &holder))
 }
 
-fn run_leased(
+fn lease_holder() -> String {
+    format!("pid {} #{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// What the first step decided: done already, or a stored message to hand over.
+enum Begun {
+    Done(DigestOutcome),
+    Deliver(Delivery),
+}
+
+/// A digest in the outbox, marked "sending" (the attempt counted) under our lease.
+struct Delivery {
+    row: DigestRow,
+    slot: DateTime<Utc>,
+    subject: String,
+}
+
+/// Step one, SQL and rendering only: take the lease, decide, and if a digest is to go
+/// out, enqueue it durably and count the attempt. Releases the lease unless it returns
+/// a delivery, whose [`record`] releases it.
+fn begin(
     store: &mut Store,
     config: &Config,
     now: DateTime<Utc>,
     force: bool,
-) -> Result<DigestOutcome> {
+    holder: &str,
+) -> Result<Begun> {
+    let until = now.timestamp() + LEASE_SECONDS;
+    if !store.acquire_lease(LEASE, holder, now.timestamp(), until)? {
+        return Ok(Begun::Done(DigestOutcome::Busy));
+    }
+    let begun = decide(store, config, now, force).and_then(|begun| {
+        if let Begun::Deliver(delivery) = &begun {
+            store.mark_digest_sending(delivery.row.id)?;
+        }
+        Ok(begun)
+    });
+    if !matches!(begun, Ok(Begun::Deliver(_))) {
+        release(store, holder);
+    }
+    begun
+}
+
+/// Step three: the transport's answer goes into the outbox, then the lease is let go.
+/// An error writing it is logged, not returned: the message was handed over (or not)
+/// either way, and a "sending" row is resent at most once after the lease expires.
+fn record(
+    store: &mut Store,
+    delivery: Delivery,
+    delivered: Result<String>,
+    now: DateTime<Utc>,
+    holder: &str,
+) -> DigestOutcome {
+    let Delivery { row, slot, subject } = delivery;
+    let outcome = match delivered {
+        Ok(location) => {
+            if let Err(err) = store.mark_digest_sent(row.id, now.timestamp()) {
+                tracing::error!("the digest went out but cannot be marked sent: {err:#}");
+            }
+            DigestOutcome::Sent {
+                slot,
+                subject,
+                location,
+                message_id: row.message_id.clone(),
+            }
+        }
+        Err(err) => {
+            let error = format!("{err:#}");
+            let retry_at = now + retry_delay(row.attempts + 1);
+            if let Err(err) = store.mark_digest_failed(row.id, &error, retry_at.timestamp()) {
+                tracing::error!("cannot record the failed digest: {err:#}");
+            }
+            tracing::warn!(%error, retry_at = %retry_at, "digest not delivered");
+            DigestOutcome::Failed {
+                slot,
+                error,
+                retry_at,
+            }
+        }
+    };
+    release(store, holder);
+    outcome
+}
+
+fn release(store: &mut Store, holder: &str) {
+    // An unreleased lease only delays the next sender until it expires.
+    if let Err(err) = store.release_lease(LEASE, holder) {
+        tracing::warn!("cannot release the digest lease: {err:#}");
+    }
+}
+
+fn decide(store: &mut Store, config: &Config, now: DateTime<Utc>, force: bool) -> Result<Begun> {
     let digest = config.digest.as_ref().context("no [digest] section")?;
     let slot = if force {
         now
     } else {
         schedule::latest_slot(now, digest.at.0, digest.timezone.0)
     };
+    let done = |outcome| Ok(Begun::Done(outcome));
     for pending in store.unsent_digests()? {
         if pending.slot < slot.timestamp() {
             // Its day has passed: the digest built below reports all it held.
@@ -208,33 +321,37 @@ fn run_leased(
         if let Some(retry) = pending.next_attempt_at.filter(|at| *at > now.timestamp())
             && !force
         {
-            return Ok(DigestOutcome::Waiting {
+            return done(DigestOutcome::Waiting {
                 slot,
                 retry_at: crate::store::from_unix(retry),
             });
         }
         let subject = subject_of(&pending.body);
-        return deliver_row(store, config, &pending, slot, now, subject);
+        return Ok(Begun::Deliver(Delivery {
+            row: pending,
+            slot,
+            subject,
+        }));
     }
     if store.digest_for_slot(slot.timestamp())?.is_some() {
-        return Ok(DigestOutcome::AlreadySent { slot });
+        return done(DigestOutcome::AlreadySent { slot });
     }
     // A slot older than the newest digest (clock moved back) is never sent.
     if !force
         && let Some(latest) = store.latest_digest()?
         && latest.slot >= slot.timestamp()
     {
-        return Ok(DigestOutcome::AlreadySent { slot });
+        return done(DigestOutcome::AlreadySent { slot });
     }
     // Back after missing a slot, with the next one close (or a first start just before
     // it): one digest at the usual time rather than two within a few hours.
     let next = schedule::next_slot(now, digest.at.0, digest.timezone.0);
     if !force && next - now < Duration::hours(CATCH_UP_HOLD_HOURS) {
-        return Ok(DigestOutcome::Held { next });
+        return done(DigestOutcome::Held { next });
     }
     let data = prepare(store, config, now)?;
     if data.is_empty() && !digest.send_when_empty && !force {
-        return Ok(DigestOutcome::NothingToSay { slot });
+        return done(DigestOutcome::NothingToSay { slot });
     }
     let message_id = new_message_id(slot, digest);
     let body = compose(digest, &data, &message_id)?;
@@ -250,40 +367,11 @@ fn run_leased(
     let row = store
         .digest_for_slot(slot.timestamp())?
         .context("the digest vanished from the outbox")?;
-    deliver_row(store, config, &row, slot, now, render::subject(&data))
-}
-
-fn deliver_row(
-    store: &mut Store,
-    config: &Config,
-    row: &DigestRow,
-    slot: DateTime<Utc>,
-    now: DateTime<Utc>,
-    subject: String,
-) -> Result<DigestOutcome> {
-    store.mark_digest_sending(row.id)?;
-    match deliver::deliver(config, &row.body) {
-        Ok(location) => {
-            store.mark_digest_sent(row.id, now.timestamp())?;
-            Ok(DigestOutcome::Sent {
-                slot,
-                subject,
-                location,
-                message_id: row.message_id.clone(),
-            })
-        }
-        Err(err) => {
-            let error = format!("{err:#}");
-            let retry_at = now + retry_delay(row.attempts + 1);
-            store.mark_digest_failed(row.id, &error, retry_at.timestamp())?;
-            tracing::warn!(%error, retry_at = %retry_at, "digest not delivered");
-            Ok(DigestOutcome::Failed {
-                slot,
-                error,
-                retry_at,
-            })
-        }
-    }
+    Ok(Begun::Deliver(Delivery {
+        row,
+        slot,
+        subject: render::subject(&data),
+    }))
 }
 
 /// Wait before retry `attempt` (1-based): 1, 2, 4 … minutes, at most an hour. Small and

@@ -5,9 +5,9 @@
 //! obeyed. Quoted text is ignored; every command's result, unknown ones included, is
 //! stored for the next digest. [`parse_reply`] is pure; [`handle_reply`] touches the store.
 
+use crate::store::Transaction;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::Transaction;
 
 use crate::classify::Kind;
 use crate::classify::message::MailView;

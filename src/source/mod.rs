@@ -41,6 +41,20 @@ impl SourceReport {
         }
     }
 
+    /// Add what another part of the same pass found.
+    pub fn absorb(&mut self, other: SourceReport) {
+        self.messages += other.messages;
+        self.logged += other.logged;
+        self.planned += other.planned;
+        for (what, n) in other.by_kind {
+            *self.by_kind.entry(what).or_default() += n;
+        }
+        self.errors.extend(other.errors);
+        self.skipped += other.skipped;
+        self.sent_contacts += other.sent_contacts;
+        self.closed_by_sent += other.closed_by_sent;
+    }
+
     pub fn count(&mut self, ingested: &Ingested) {
         self.messages += 1;
         self.planned += ingested.planned;

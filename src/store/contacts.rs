@@ -161,6 +161,25 @@ pub(crate) fn find_by_email(tx: &Connection, email: Option<&str>) -> Result<Opti
 
 /// Attach a new identity to a known contact. A clash on (platform, handle) or profile
 /// URL means it is already known: the existing row is returned instead.
+/// The first identity with this (lower-case) email: (contact, identity).
+pub(crate) fn identity_by_email(tx: &Connection, email: &str) -> Result<Option<(i64, i64)>> {
+    Ok(tx
+        .query_row(
+            "SELECT contact_id, id FROM identity WHERE email = ?1 ORDER BY id LIMIT 1",
+            [email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+pub(crate) fn display_name(tx: &Connection, contact_id: i64) -> Result<String> {
+    Ok(tx.query_row(
+        "SELECT display_name FROM contact WHERE id = ?1",
+        [contact_id],
+        |r| r.get(0),
+    )?)
+}
+
 pub(crate) fn add_identity(
     tx: &Transaction<'_>,
     contact_id: i64,

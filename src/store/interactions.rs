@@ -106,6 +106,43 @@ pub(super) const SELECT: &str =
         i.snippet, i.link, i.template, i.rule, i.source_message_id, i.verified, i.logged_at
      FROM interaction i LEFT JOIN contact c ON c.id = i.contact_id";
 
+/// A manual entry (`nudged met`, a reply to a digest): logged as verified, now.
+pub(crate) fn insert_manual(
+    tx: &Transaction<'_>,
+    (contact_id, identity_id): (i64, Option<i64>),
+    platform: &str,
+    kind: Kind,
+    (subject, note): (&str, &str),
+    now: i64,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject, snippet,
+                                  verified, logged_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'verified', ?5)",
+        params![contact_id, identity_id, platform, kind.as_str(), now, subject, note],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The user's own message to a known contact, once per (message, recipient): `key`
+/// names that pair. Returns whether it was new.
+pub(crate) fn insert_sent(
+    tx: &Transaction<'_>,
+    (contact_id, identity_id): (i64, i64),
+    sent_at: i64,
+    key: &str,
+    now: i64,
+) -> Result<bool> {
+    let added = tx.execute(
+        "INSERT INTO interaction (contact_id, identity_id, platform, kind, occurred_at, subject,
+                                  source_message_id, verified, logged_at)
+         VALUES (?1, ?2, 'email', 'email', ?3, 'You wrote to them', ?4, 'verified', ?5)
+         ON CONFLICT (source_message_id) DO NOTHING",
+        params![contact_id, identity_id, sent_at, key, now],
+    )?;
+    Ok(added > 0)
+}
+
 pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InteractionRow> {
     Ok(InteractionRow {
         id: r.get(0)?,

@@ -3,10 +3,11 @@
 //! (IMMEDIATE) so two writers never deadlock halfway through. The file is created 0600:
 //! it holds who the user talks to.
 //!
-//! Callers in async code run these blocking calls on `spawn_blocking`; the daemon owns a
-//! single `Store` behind a mutex, which makes it the one writer.
+//! The daemon reaches it through [`Db`]: one writer thread and a few read-only
+//! connections; CLI commands open a `Store` of their own for one short command.
 
 pub(crate) mod contacts;
+mod db;
 pub(crate) mod digest_queries;
 mod digests;
 pub(crate) mod followups;
@@ -23,59 +24,27 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
+pub use db::Db;
 pub use digest_queries::{PlatformActivity, ReplyResult, ReplyResultRow};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use imports::{ImportOutcome, ImportReport, ImportedContact};
 pub use interactions::{InteractionRow, NewInteraction, Recorded};
 pub use people::{ContactDetail, LookupError, MergeOutcome};
+/// The open write transaction a store function records into; callers outside the store
+/// hold it only to hand it on (every SQL statement is written here).
+pub use rusqlite::Transaction;
 pub use stats::PlatformWindow;
 pub use sync_state::MailboxState;
 pub use web::{LinkOutcome, TaskChange};
 
 /// How long a writer waits for another process's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The daemon's one store, shared by its tasks. Lock it only inside
-/// [`SharedStore::run`], which moves the blocking work off the async executor.
-#[derive(Clone)]
-pub struct SharedStore(std::sync::Arc<std::sync::Mutex<Store>>);
-
-impl SharedStore {
-    pub fn new(store: Store) -> Self {
-        Self(std::sync::Arc::new(std::sync::Mutex::new(store)))
-    }
-
-    /// Run blocking database work on tokio's blocking pool. A panic in an earlier
-    /// holder poisons nothing: SQLite rolled back its unfinished transaction.
-    pub async fn run<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T> + Send + 'static,
-    {
-        let inner = self.0.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = inner
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut store)
-        })
-        .await
-        .context("a database task panicked")?
-    }
-
-    /// Direct access from code that is already off the executor.
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 pub struct Store {
     conn: Connection,
@@ -98,6 +67,25 @@ impl Store {
         )
         .with_context(|| format!("cannot open the database {}", path.display()))?;
         Self::setup(conn, path.to_path_buf())
+    }
+
+    /// A read-only connection to a database [`Store::open`] already migrated, for
+    /// queries beside the writer: small page cache, no memory map, `query_only` so a
+    /// write sent here by mistake fails loudly.
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the database {} for reading", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.execute_batch(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -512; PRAGMA mmap_size = 0;",
+        )?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// A private in-memory database, for tests and `classify`-style dry runs.

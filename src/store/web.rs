@@ -1,5 +1,5 @@
-//! What the web server asks of the database: a cheap "has anything changed?" marker for
-//! its feed cache, and one-click actions that act at most once per link.
+//! What the web server asks of the database: when a task last changed (the feed's
+//! Last-Modified), and one-click actions that act at most once per link.
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
@@ -27,17 +27,12 @@ pub enum LinkOutcome {
 }
 
 impl Store {
-    /// Changes whenever any connection commits a change to the database: SQLite's
-    /// `data_version` counts other connections' commits, `total_changes()` this one's.
-    /// Both are O(1), so a cache can poll this often.
-    pub fn change_marker(&self) -> Result<(i64, i64)> {
-        let data_version: i64 = self
+    /// SQLite's count of commits by other connections (other processes included) as
+    /// this connection sees it: O(1), read from the WAL index, so a cache can ask often.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
             .read()
-            .query_row("PRAGMA data_version", [], |r| r.get(0))?;
-        let own: i64 = self
-            .read()
-            .query_row("SELECT total_changes()", [], |r| r.get(0))?;
-        Ok((data_version, own))
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
     }
 
     /// The newest change to any task, as unix seconds (0 with no tasks).

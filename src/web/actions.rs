@@ -65,7 +65,7 @@ pub async fn confirm(State(state): State<WebState>, Path(parts): Path<LinkParts>
         Ok(checked) => checked,
         Err(err) => return refuse(err),
     };
-    let task = match state.store.run(move |s| s.followup(task_id)).await {
+    let task = match state.store.read(move |s| s.followup(task_id)).await {
         Ok(Some(task)) => task,
         Ok(None) => return no_such_task(),
         Err(err) => return server_error(err),
@@ -97,7 +97,7 @@ pub async fn act(State(state): State<WebState>, Path(parts): Path<LinkParts>) ->
     let signature = parts.3.clone();
     let outcome = state
         .store
-        .run(move |s| s.apply_link_action(&signature, task_id, change, now.timestamp()))
+        .write(move |s| s.apply_link_action(&signature, task_id, change, now.timestamp()))
         .await;
     match outcome {
         Ok(LinkOutcome::Applied(task)) => {

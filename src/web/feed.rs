@@ -1,8 +1,10 @@
 //! The calendar subscription feed: `/feed/TOKEN.ics` (events) and
 //! `/feed/TOKEN/todo.ics` (to-dos). Calendar clients poll every few minutes, so a request
 //! never touches the database: a background task renders both calendars whenever the
-//! database changes (checked ten times a second, and at once after a one-click action)
-//! and requests only read the latest rendering. A poll with the current ETag gets a 304.
+//! database changes and requests only read the latest rendering. The daemon's own
+//! commits wake it through the writer's commit counter; another process (`nudged done`
+//! in a shell) is noticed by SQLite's `data_version` on a connection of the feed's own,
+//! asked a few times a second. A poll with the current ETag gets a 304.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -23,11 +25,12 @@ use super::token::{self, TokenHash};
 use crate::calendar::{CALENDAR_TAIL, CalendarOptions, Stamp, calendar_head, task_items};
 use crate::clock::Clock;
 use crate::config::{CalendarStyle, Config, FeedEvents};
-use crate::store::{FollowupRow, SharedStore, from_unix};
+use crate::store::{Db, FollowupRow, Store, from_unix};
 
-/// How often the cache asks the database whether anything changed. Well under the one
-/// second in which a change must show, and the question costs two pragma reads.
-const POLL_EVERY: Duration = Duration::from_millis(100);
+/// How often the cache asks whether another process changed the database. Well under
+/// the one second in which a change must show; the question is one pragma read on an
+/// idle connection, answered from SQLite's shared memory.
+const OTHER_WRITERS_EVERY: Duration = Duration::from_millis(300);
 
 /// How long finished tasks stay in the to-do feed, so task apps see them completed.
 const KEEP_FINISHED_DAYS: i64 = 14;
@@ -61,12 +64,15 @@ impl FeedCache {
     /// Render once, then keep the rendering fresh from a background task, which is
     /// returned so the server can stop it.
     pub async fn start(
-        store: SharedStore,
+        store: Db,
         config: Arc<Config>,
         clock: Clock,
     ) -> Result<(Self, tokio::task::JoinHandle<()>)> {
-        let (marker, first, items) =
-            load_and_render(&store, &config, clock, ItemCache::default()).await?;
+        let mut commits = store.commits();
+        commits.borrow_and_update();
+        let watcher = Store::open_reader(store.path())?;
+        let seen = data_version(&watcher)?;
+        let (first, items) = load_and_render(&store, &config, clock, ItemCache::default()).await?;
         let (sender, current) = watch::channel(Arc::new(first));
         let poke = Arc::new(Notify::new());
         let fresh = Freshness {
@@ -75,8 +81,10 @@ impl FeedCache {
             clock,
             sender,
             poke: poke.clone(),
+            commits,
+            watcher,
         };
-        let task = tokio::spawn(keep_fresh(fresh, marker, items));
+        let task = tokio::spawn(keep_fresh(fresh, seen, items));
         Ok((Self { current, poke }, task))
     }
 
@@ -90,34 +98,50 @@ impl FeedCache {
     }
 }
 
-type Marker = (i64, i64);
-
 /// What the background task needs to keep the snapshot fresh.
 struct Freshness {
-    store: SharedStore,
+    store: Db,
     config: Arc<Config>,
     clock: Clock,
     sender: watch::Sender<Arc<FeedSnapshot>>,
     poke: Arc<Notify>,
+    /// Bumped by every commit of the daemon's writer.
+    commits: watch::Receiver<u64>,
+    /// The feed's own read connection, for `data_version` (which is per connection).
+    watcher: Store,
 }
 
-async fn keep_fresh(fresh: Freshness, mut seen: Marker, mut items: ItemCache) {
+fn data_version(watcher: &Store) -> Result<i64> {
+    watcher.data_version()
+}
+
+async fn keep_fresh(mut fresh: Freshness, mut seen: i64, mut items: ItemCache) {
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(POLL_EVERY) => {}
+            changed = fresh.commits.changed() => {
+                if changed.is_err() {
+                    return; // the writer is gone: the daemon is stopping
+                }
+            }
             _ = fresh.poke.notified() => {}
-        }
-        match fresh.store.run(|s| s.change_marker()).await {
-            Ok(marker) if marker == seen => continue,
-            Ok(_) => {}
-            Err(err) => {
-                tracing::warn!("feed: cannot check the database for changes: {err:#}");
-                continue;
+            _ = tokio::time::sleep(OTHER_WRITERS_EVERY) => {
+                match data_version(&fresh.watcher) {
+                    Ok(version) if version == seen => continue,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::warn!("feed: cannot check the database for changes: {err:#}");
+                        continue;
+                    }
+                }
             }
         }
+        // Marked before the read: a commit landing after it wakes the next round.
+        fresh.commits.borrow_and_update();
+        if let Ok(version) = data_version(&fresh.watcher) {
+            seen = version;
+        }
         match load_and_render(&fresh.store, &fresh.config, fresh.clock, items).await {
-            Ok((marker, snapshot, kept)) => {
-                seen = marker;
+            Ok((snapshot, kept)) => {
                 items = kept;
                 if fresh.sender.send(Arc::new(snapshot)).is_err() {
                     return; // the server is gone
@@ -131,21 +155,18 @@ async fn keep_fresh(fresh: Freshness, mut seen: Marker, mut items: ItemCache) {
     }
 }
 
-/// Read under the store lock, render outside it, so other database users wait only for
-/// the query.
+/// Read on a pooled read connection, render on the blocking pool, so neither the
+/// writer nor the async thread waits for the other.
 async fn load_and_render(
-    store: &SharedStore,
+    store: &Db,
     config: &Arc<Config>,
     clock: Clock,
     mut items: ItemCache,
-) -> Result<(Marker, FeedSnapshot, ItemCache)> {
+) -> Result<(FeedSnapshot, ItemCache)> {
     let since = (clock.now() - chrono::Duration::days(KEEP_FINISHED_DAYS)).timestamp();
-    let (marker, token, tasks, last_change) = store
-        .run(move |s| {
-            // The marker first: a change that lands after it is seen by the next poll.
-            let marker = s.change_marker()?;
+    let (token, tasks, last_change) = store
+        .read(move |s| {
             Ok((
-                marker,
                 token::stored_hash(s)?,
                 s.feed_followups(since)?,
                 s.last_followup_change()?,
@@ -163,7 +184,7 @@ async fn load_and_render(
         (snapshot, items)
     })
     .await?;
-    Ok((marker, snapshot, items))
+    Ok((snapshot, items))
 }
 
 /// Each task's text in both feeds, kept between renderings: rendering 5,000 tasks takes

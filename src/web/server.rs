@@ -17,12 +17,12 @@ use super::listen::{ServeLimits, serve_with_limits};
 use super::{actions, links, pages};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::SharedStore;
+use crate::store::Db;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct WebState {
-    pub store: SharedStore,
+    pub store: Db,
     pub config: Arc<Config>,
     pub clock: Clock,
     /// The link-signing key, read again when its file changes.
@@ -34,7 +34,7 @@ pub struct WebState {
 /// finish the requests in flight and return. Needs a `[web]` section in `config`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    store: SharedStore,
+    store: Db,
     config: Arc<Config>,
     clock: Clock,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -44,7 +44,7 @@ pub async fn serve(
     };
     let limits = ServeLimits::from_config(web);
     let key = store
-        .run(links::LiveKey::load)
+        .write(links::LiveKey::load)
         .await
         .context("cannot read the link-signing key")?;
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)
@@ -102,43 +102,32 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Start the server on its own thread, runtime and database connection, serving until
-/// `shutdown` is cancelled. Its own thread because the mail loops run on a small
-/// single-threaded runtime and a calendar client polling every few minutes must not
-/// wait behind a backfill's transaction (WAL lets the feed read meanwhile). The
-/// listener is bound here, so a taken port is an error at start, not a log line later.
+/// Start the server as a task on the caller's runtime (the daemon's), reading through
+/// `store`'s read pool and acting through its writer, until `shutdown` is cancelled.
+/// The listener is bound here, so a taken port is an error at start, not a log line
+/// later. Call it from inside the runtime.
 pub fn spawn_background(
-    config: &Config,
+    config: &Arc<Config>,
+    store: Db,
     clock: Clock,
     shutdown: tokio_util::sync::CancellationToken,
-) -> Result<std::thread::JoinHandle<()>> {
+) -> Result<tokio::task::JoinHandle<()>> {
     let Some(web) = &config.web else {
         anyhow::bail!("the web server needs a [web] section in the config");
     };
     let listener = std::net::TcpListener::bind(&web.listen)
         .with_context(|| format!("web: cannot listen on {}", web.listen))?;
     listener.set_nonblocking(true)?;
-    let store = SharedStore::new(crate::store::Store::open(&config.store_path())?);
-    let config = Arc::new(config.clone());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("web: cannot start the async runtime")?;
-    let thread = std::thread::Builder::new()
-        .name("nudged-web".into())
-        .spawn(move || {
-            let served = runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                serve(listener, store, config, clock, async move {
-                    shutdown.cancelled().await
-                })
-                .await
-            });
-            if let Err(err) = served {
-                tracing::error!("web: the server stopped: {err:#}");
-            }
+    let listener = tokio::net::TcpListener::from_std(listener)
+        .context("web: cannot use the listening socket")?;
+    let config = Arc::clone(config);
+    Ok(tokio::spawn(async move {
+        let served = serve(listener, store, config, clock, async move {
+            shutdown.cancelled().await
         })
-        .context("web: cannot start the server thread")?;
-    Ok(thread)
+        .await;
+        if let Err(err) = served {
+            tracing::error!("web: the server stopped: {err:#}");
+        }
+    }))
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use nudged::classify::{Kind, RuleSet};
 use nudged::config::Config;
-use nudged::digest::outbox::{DigestOutcome, run_digest};
+use nudged::digest::outbox::{DigestOutcome, run_digest_on};
 use nudged::pipeline::{Ingest, ManualEntry, log_manual, plan_housekeeping};
 use nudged::source::maildir::sync_maildir;
 use nudged::store::{NewIdentity, Store};
@@ -52,7 +52,13 @@ pub fn pass(store: &mut Store, config: &Config, now: DateTime<Utc>) -> DigestOut
         }
     }
     plan_housekeeping(store, config, now).expect("housekeeping");
-    run_digest(store, config, now, false).expect("digest pass")
+    // The transport is async; a runtime of its own per pass, as `nudged digest` has.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run_digest_on(store, config, now, false))
+        .expect("digest pass")
 }
 
 /// Copy the bundled demo notifications (November 2026) into a Maildir's cur/.

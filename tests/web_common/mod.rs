@@ -15,13 +15,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use nudged::clock::Clock;
 use nudged::config::Config;
-use nudged::store::{NewFollowup, NewIdentity, SharedStore, Store};
+use nudged::store::{Db, NewFollowup, NewIdentity, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub store: SharedStore,
+    pub store: Db,
     pub config: Arc<Config>,
     pub db: PathBuf,
     pub dir: tempfile::TempDir,
@@ -51,7 +51,7 @@ pub async fn start<T>(
     let config = Arc::new(Config::load(&config_path).unwrap());
     let mut store = Store::open(&db).unwrap();
     let seeded = seed(&mut store);
-    let store = SharedStore::new(store);
+    let store = Db::with_writer(store).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();

@@ -81,9 +81,8 @@ pub async fn prove_smtp(config: &Config) -> Result<()> {
         return Ok(());
     };
     eprintln!("Logging in to smtp://{}…", smtp.host);
-    tokio::task::spawn_blocking(move || crate::deliver::check_smtp(&smtp))
+    crate::deliver::check_smtp(&smtp)
         .await
-        .context("the SMTP check stopped")?
         .map_err(|err| anyhow!("{err:#}\nNothing was written."))?;
     Ok(())
 }

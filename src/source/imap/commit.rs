@@ -1,6 +1,7 @@
-//! Committing a sync batch: results and the folder's cursor in one transaction, on the
-//! blocking pool. One commit may run while the next batch is fetched; a new commit
-//! waits for the one before it, so cursors only ever move forward, in order.
+//! Committing a sync batch: messages are classified on the blocking pool, then results
+//! and the folder's cursor go to the writer in one transaction. One commit may run
+//! while the next batch is fetched; a new commit waits for the one before it, so
+//! cursors only ever move forward, in order.
 
 use std::sync::Arc;
 
@@ -9,9 +10,9 @@ use tokio::task::JoinHandle;
 
 use super::SyncContext;
 use super::batch::Item;
-use crate::pipeline::{Ingest, Ingested, record_sent};
+use crate::pipeline::{Classified, Ingest, Ingested, record_sent};
 use crate::source::SourceReport;
-use crate::store::{MailboxState, SharedStore, sync_state};
+use crate::store::{Db, MailboxState, sync_state};
 
 /// What one commit did, for the report.
 #[derive(Default)]
@@ -23,8 +24,14 @@ struct Committed {
     closed_by_sent: usize,
 }
 
+/// A fetched item, its message (if any) already classified.
+enum Ready {
+    Message(Box<Classified>),
+    Other(Item),
+}
+
 pub(super) struct Committer {
-    store: SharedStore,
+    store: Db,
     ingest: (Arc<crate::config::Config>, Arc<crate::classify::RuleSet>),
     clock: crate::clock::Clock,
     source: String,
@@ -57,8 +64,25 @@ impl Committer {
         let (config, rules) = (Arc::clone(&self.ingest.0), Arc::clone(&self.ingest.1));
         let now = self.clock.now();
         self.pending = Some(tokio::spawn(async move {
+            let classify = (Arc::clone(&config), Arc::clone(&rules));
+            let items = tokio::task::spawn_blocking(move || {
+                let ingest = Ingest {
+                    rules: &classify.1,
+                    config: &classify.0,
+                    now,
+                };
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        Item::Message(raw) => Ready::Message(Box::new(ingest.classify(raw))),
+                        other => Ready::Other(other),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .context("classifying a batch panicked")?;
             store
-                .run(move |store| {
+                .write(move |store| {
                     store.write(|tx| {
                         let ingest = Ingest {
                             rules: &rules,
@@ -68,15 +92,17 @@ impl Committer {
                         let mut done = Committed::default();
                         for item in items {
                             match item {
-                                Item::Passed => done.passed += 1,
-                                Item::Message(raw) => done.ingested.push(ingest.message(tx, &raw)?),
-                                Item::Sent(mail) => {
+                                Ready::Message(classified) => {
+                                    done.ingested.push(ingest.record(tx, *classified)?)
+                                }
+                                Ready::Other(Item::Passed | Item::Message(_)) => done.passed += 1,
+                                Ready::Other(Item::Sent(mail)) => {
                                     let (reached, closed) = record_sent(tx, &mail, now)?;
                                     done.sent_contacts += reached;
                                     done.closed_by_sent += closed;
                                     done.passed += 1;
                                 }
-                                Item::Skipped(uid, reason) => {
+                                Ready::Other(Item::Skipped(uid, reason)) => {
                                     sync_state::record_skipped(
                                         tx,
                                         &source,

@@ -27,7 +27,7 @@ use crate::classify::prefilter::Prefilter;
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig};
 use crate::source::SourceReport;
-use crate::store::SharedStore;
+use crate::store::Db;
 
 pub use connect::ConnectError;
 
@@ -53,7 +53,7 @@ pub struct Hooks {
 
 /// Everything a folder sync needs, shared by every task of the daemon.
 pub struct SyncContext {
-    pub store: SharedStore,
+    pub store: Db,
     pub config: Arc<Config>,
     pub rules: Arc<RuleSet>,
     pub prefilter: Arc<Prefilter>,

@@ -92,7 +92,7 @@ pub async fn sync_folder(
     let (name, fname) = (source.name.clone(), folder.to_string());
     let known = ctx
         .store
-        .run(move |store| store.mailbox_state(&name, &fname))
+        .read(move |store| store.mailbox_state(&name, &fname))
         .await?;
     let from_uid = match known {
         Some(state) if state.uidvalidity == uidvalidity => {
