@@ -425,3 +425,31 @@ fn unknown_template_is_kept_for_new_templates() {
     }
     assert!(demo >= 15, "only {demo} demo messages");
 }
+
+#[test]
+fn a_rule_for_every_platform_takes_the_senders_platform_or_none() {
+    let config = Config::parse(
+        "[[rule]]\nname = \"mine.greetings\"\nplatform = \"*\"\nkind = \"noise\"\nreason = \"greetings\"\nfrom = [\"@xing.com\", \"@unknown.example\"]\nsubject = '^Hallo'\n",
+        None,
+        Path::new("."),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let rules = RuleSet::with_user_config(&config.platforms, &config.rules).unwrap();
+    let xing = classify(
+        &mail("XING <mailrobot@mail.xing.com>", "Hallo Sam", ""),
+        &rules,
+        &config.trust,
+    );
+    assert_eq!(
+        (xing.platform.as_deref(), xing.kind, xing.reason.as_deref()),
+        (Some("xing"), Kind::Noise, Some("greetings"))
+    );
+    // A sender no platform owns: the rule has no platform to give, so it does not match.
+    let other = classify(
+        &mail("Someone <a@unknown.example>", "Hallo Sam", ""),
+        &rules,
+        &config.trust,
+    );
+    assert_eq!((other.platform, other.kind), (None, Kind::None));
+    assert!(rules.platform("*").is_none());
+}
