@@ -197,6 +197,21 @@ fn what_a_person_did_stays_social() {
         let got = classify(&mail(from, subject, headers), &rules, &trust);
         assert_eq!(got.kind, kind, "{subject:?}: {:#?}", got.explanation);
     }
+    // No rule knows these yet, but a person did them: a visible unknown template, never
+    // noise that hides them.
+    for (from, subject) in [
+        (
+            "LinkedIn <notifications-noreply@linkedin.com>",
+            "Ana Souza recommended you",
+        ),
+        (
+            "GitHub <noreply@github.com>",
+            "Ana Souza is now sponsoring you",
+        ),
+    ] {
+        let got = classify(&mail(from, subject, ""), &rules, &trust);
+        assert_eq!(got.kind, Kind::UnknownTemplate, "{subject:?}: {got:#?}");
+    }
 }
 
 #[test]
