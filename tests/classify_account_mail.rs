@@ -468,3 +468,35 @@ fn a_rule_for_every_platform_takes_the_senders_platform_or_none() {
     assert_eq!((other.platform, other.kind), (None, Kind::None));
     assert!(rules.platform("*").is_none());
 }
+
+#[test]
+fn the_classify_command_says_which_rule_and_why() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nudged"))
+            .arg("--config")
+            .arg(root.join("examples/demo.toml"))
+            .args(args)
+            .arg(root.join("tests/fixtures/github/noise_copilot_review_request.eml"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = run(&["classify", "--explain"]);
+    assert!(
+        text.contains("rule:     github.bot")
+            && text.contains("reason:   a bot account acted")
+            && text.contains("why:      noise: a bot account acted (X-GitHub-Sender), not a person (rule \"github.bot\")"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run(&["--json", "classify"])).unwrap();
+    assert_eq!(json[0]["result"]["kind"], "noise");
+    assert_eq!(json[0]["result"]["rule"], "github.bot");
+    assert!(
+        json[0]["result"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("bot")
+    );
+}
