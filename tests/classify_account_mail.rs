@@ -500,3 +500,26 @@ fn the_classify_command_says_which_rule_and_why() {
             .contains("bot")
     );
 }
+
+/// `classify --explain` can only say why if every built-in noise rule says it.
+#[test]
+fn every_builtin_noise_rule_has_a_reason() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/classify/rules/builtin.toml");
+    let file: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let missing: Vec<&str> = file["rule"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"].as_str() == Some("noise"))
+        .filter(|r| {
+            r.get("reason")
+                .and_then(|v| v.as_str())
+                .is_none_or(str::is_empty)
+        })
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "noise rules without a reason: {missing:?}"
+    );
+}
