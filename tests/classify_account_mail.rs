@@ -173,6 +173,13 @@ fn what_a_person_did_stays_social() {
             "",
             Kind::Connection,
         ),
+        // A name that looks like marketing is still a name.
+        (
+            "LinkedIn <messages-noreply@linkedin.com>",
+            "Premium Okafor has accepted your LinkedIn invitation",
+            "",
+            Kind::Connection,
+        ),
         // A person's own subject (an InMail) may say anything.
         (
             "Ana Souza via LinkedIn <inmail-hit-reply@linkedin.com>",
