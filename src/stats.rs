@@ -28,8 +28,11 @@ pub struct PlatformRoi {
     pub platform: String,
     /// Interactions with people (noise not included).
     pub interactions: i64,
-    /// Digests, ads, job alerts and unknown templates.
+    /// Digests, ads, job alerts, account and security mail, bots.
     pub noise: i64,
+    /// Mail from the platform in a template no rule covers: counted apart from noise, so
+    /// a platform's template change stands out instead of drowning in account mail.
+    pub unknown_templates: i64,
     /// Distinct people behind the interactions.
     pub people: i64,
     pub tasks_done: i64,
@@ -45,12 +48,13 @@ pub struct PlatformRoi {
 impl From<PlatformWindow> for PlatformRoi {
     fn from(w: PlatformWindow) -> Self {
         PlatformRoi {
-            noise_only: w.interactions == 0 && w.noise > 0,
+            noise_only: w.interactions == 0 && w.noise + w.unknown_templates > 0,
             median_response_secs: median(w.response_secs),
             tasks_missed: w.tasks_skipped + w.tasks_expired,
             platform: w.platform,
             interactions: w.interactions,
             noise: w.noise,
+            unknown_templates: w.unknown_templates,
             people: w.people,
             tasks_done: w.tasks_done,
             tasks_expired: w.tasks_expired,
@@ -98,6 +102,17 @@ mod tests {
         assert_eq!(median(vec![]), None);
         assert_eq!(median(vec![5, 1, 3]), Some(3));
         assert_eq!(median(vec![4, 1, 3, 2]), Some(2));
+    }
+
+    #[test]
+    fn unknown_templates_alone_also_mean_nothing_came_of_it() {
+        let roi = PlatformRoi::from(PlatformWindow {
+            platform: "meetup".into(),
+            unknown_templates: 2,
+            ..PlatformWindow::default()
+        });
+        assert!(roi.noise_only);
+        assert_eq!((roi.noise, roi.unknown_templates), (0, 2));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `RuleSet::header_candidate(&MailView::parse_headers(headers)?)` and skip the body
 //! of everything else; [`classify`] does the same internally.
 
+pub mod bots;
 pub mod dkim;
 mod header_block;
 pub mod message;
@@ -45,6 +46,9 @@ pub struct Classification {
     pub link: Option<String>,
     pub template: Option<String>,
     pub rule: Option<String>,
+    /// For noise: why this mail is not worth a task (the rule's `reason`, or a bot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub trust: Trust,
     pub message_id: Option<String>,
     /// Why: one line per decision, for `classify --explain`.
@@ -70,6 +74,7 @@ impl Classification {
             link: None,
             template: None,
             rule: None,
+            reason: None,
             trust: Trust::Unverified,
             message_id: None,
             explanation: vec![why],
@@ -136,11 +141,13 @@ fn classify_with(
         };
     }
     mail.load_body(raw);
-    let outcome = if explain {
+    let mut outcome = if explain {
         rules.explain(&mail)
     } else {
         rules.evaluate(&mail)
     };
+    // Whatever rule matched, built-in or the user's: a bot is never a person.
+    bots::demote_bot_actor(&mut outcome);
     let mut explanation = outcome.explanation;
     if let Some(why) = &mail.body_skipped {
         explanation.push(why.clone());
@@ -161,6 +168,7 @@ fn classify_with(
         link: outcome.link,
         template: outcome.template,
         rule: outcome.rule,
+        reason: outcome.reason,
         trust,
         explanation,
         ..Classification::from_headers(&mail)

@@ -145,6 +145,9 @@ fn print_human(file: &Path, c: &Classification) {
         println!("  template: {template}");
     }
     println!("  rule:     {}", c.rule.as_deref().unwrap_or("-"));
+    if let Some(reason) = &c.reason {
+        println!("  reason:   {reason}");
+    }
     println!("  trust:    {}", c.trust.as_str());
     for line in &c.explanation {
         println!("  why:      {line}");

@@ -41,7 +41,8 @@ pub enum ActorSource {
 pub struct RuleSpec {
     /// Unique name, e.g. "linkedin.invitation". Reusing a built-in name overrides it.
     pub name: String,
-    /// Platform id, e.g. "linkedin". A new id adds a platform.
+    /// Platform id, e.g. "linkedin". A new id adds a platform; `"*"` is the platform
+    /// whose domain the sender is in (the rule fails for any other sender).
     pub platform: String,
     pub kind: Kind,
     /// Higher is tried first (default 0); noise rules use it to win over broad ones.
@@ -89,6 +90,9 @@ pub struct RuleSpec {
     /// Where the actor's name comes from when no pattern names it.
     #[serde(default)]
     pub actor_from: ActorSource,
+    /// Why mail this rule matches is what it is ("password reset or sign-in alert"):
+    /// `classify --explain` says it for a noise verdict, so a person can judge the rule.
+    pub reason: Option<String>,
 }
 
 /// A platform: which sender domains are its own (so a message from one that no rule

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::due_after;
+use crate::classify::bots::is_bot_account;
 use crate::config::FollowupConfig;
 use crate::store::{LastContact, NewFollowup, from_unix};
 
@@ -25,6 +26,8 @@ pub fn plan_reconnects(
 ) -> Vec<NewFollowup> {
     contacts
         .iter()
+        // A bot recorded as a contact by an older version is nobody to reconnect with.
+        .filter(|c| !is_bot_account(&c.name))
         .filter_map(|c| {
             let cadence = config.tiers.get(&c.tier).copied().unwrap_or(config.cadence);
             if cadence.is_zero() {
@@ -79,6 +82,14 @@ mod tests {
                 tier: "close".into(),
                 last_interaction_at: (now - chrono::Duration::days(45)).timestamp(),
                 last_interaction_id: 12,
+            },
+            // Logged as a person before bots were told apart: never reminded of.
+            LastContact {
+                contact_id: 4,
+                name: "Copilot".into(),
+                tier: "default".into(),
+                last_interaction_at: (now - chrono::Duration::days(120)).timestamp(),
+                last_interaction_id: 13,
             },
         ];
         let plan = plan_reconnects(&contacts, &config, chrono_tz::UTC, now);

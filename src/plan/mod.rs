@@ -11,6 +11,7 @@ pub mod sequence;
 use chrono::{DateTime, Duration, LocalResult, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::classify::bots::is_bot_account;
 use crate::classify::{Kind, Trust};
 use crate::duration::HumanDuration;
 use crate::store::NewFollowup;
@@ -95,6 +96,7 @@ pub struct PlanInput<'a> {
 /// The tasks an interaction calls for: the user's `[[sequence]]` for its kind and
 /// platform, else the built-in one. Unverified notifications plan nothing unless the
 /// user allows it: a forged "LinkedIn" mail must not fill the to-do list.
+/// A bot account (a contact an older version recorded for `Copilot`) gets no tasks.
 pub fn plan_followups(
     input: &PlanInput<'_>,
     sequences: &[SequenceSpec],
@@ -103,7 +105,7 @@ pub fn plan_followups(
 ) -> Vec<NewFollowup> {
     let trusted = input.trust == Trust::Verified || allow_unverified;
     let manual = matches!(input.kind, Kind::Met);
-    if !trusted && !manual {
+    if (!trusted && !manual) || is_bot_account(input.contact_name) {
         return Vec::new();
     }
     let steps = sequence::configured(sequences, input.kind, input.platform)
@@ -262,6 +264,17 @@ mod tests {
             assert!(
                 plan_followups(&input(kind, Trust::Verified), &[], chrono_tz::UTC, true).is_empty()
             );
+        }
+    }
+
+    #[test]
+    fn a_bot_contact_gets_no_tasks() {
+        for bot in ["Copilot", "dependabot[bot]"] {
+            let input = PlanInput {
+                contact_name: bot,
+                ..input(Kind::Mention, Trust::Verified)
+            };
+            assert!(plan_followups(&input, &[], chrono_tz::UTC, true).is_empty());
         }
     }
 

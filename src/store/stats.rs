@@ -17,6 +17,8 @@ pub struct PlatformWindow {
     /// Interactions with people (noise and unknown templates not included).
     pub interactions: i64,
     pub noise: i64,
+    /// Mail from the platform that no rule understood: a template change shows here.
+    pub unknown_templates: i64,
     pub people: i64,
     pub tasks_done: i64,
     pub tasks_skipped: i64,
@@ -76,18 +78,21 @@ impl super::Store {
             figures: vec![BTreeMap::new(); sinces.len()],
         };
         let mut stmt = conn.prepare_cached(
-            "SELECT occurred_at, platform, kind IN ('noise', 'unknown_template'), contact_id
+            "SELECT occurred_at, platform, kind = 'noise', kind = 'unknown_template', contact_id
              FROM interaction WHERE occurred_at >= ?1 AND occurred_at < ?2",
         )?;
         let mut rows = stmt.query([widest, until])?;
         while let Some(row) = rows.next()? {
             let at: i64 = row.get(0)?;
             let noise: bool = row.get(2)?;
-            let contact: Option<i64> = row.get(3)?;
+            let unknown: bool = row.get(3)?;
+            let contact: Option<i64> = row.get(4)?;
             let platform = row.get_ref(1)?.as_str().unwrap_or("?");
             windows.each(at, platform, |w, people| {
                 if noise {
                     w.noise += 1;
+                } else if unknown {
+                    w.unknown_templates += 1;
                 } else {
                     w.interactions += 1;
                 }

@@ -96,17 +96,17 @@ impl CompiledRule {
         if let Some(pattern) = &self.from_name {
             let name = mail.from_name.as_deref().unwrap_or_default();
             if !pattern.is_match(name) {
-                fail!("From name {name:?} does not match /{}/", pattern.as_str());
+                fail!("From name {name:?} does not match /{}/", pattern.shown());
             }
-            held!("From name {name:?} matches /{}/", pattern.as_str());
+            held!("From name {name:?} matches /{}/", pattern.shown());
         }
         for (name, pattern) in &self.headers {
             match mail.headers_named(name).find(|v| pattern.is_match(v)) {
-                Some(value) => held!("header {name}: {value:?} matches /{}/", pattern.as_str()),
+                Some(value) => held!("header {name}: {value:?} matches /{}/", pattern.shown()),
                 None => match mail.header(name) {
                     Some(value) => fail!(
                         "header {name}: {value:?} does not match /{}/",
-                        pattern.as_str()
+                        pattern.shown()
                     ),
                     None => fail!("header {name} is absent"),
                 },
@@ -116,20 +116,25 @@ impl CompiledRule {
             if let Some(value) = mail.headers_named(name).find(|v| pattern.is_match(v)) {
                 fail!(
                     "header {name}: {value:?} matches /{}/, which this rule excludes",
-                    pattern.as_str()
+                    pattern.shown()
                 );
             }
-            held!("no header {name} matching /{}/", pattern.as_str());
+            held!("no header {name} matching /{}/", pattern.shown());
         }
         if let Some(pattern) = &self.subject {
             if !pattern.is_match(&mail.subject) {
                 fail!(
                     "subject {:?} does not match /{}/",
                     mail.subject,
-                    pattern.as_str()
+                    pattern.shown()
                 );
             }
-            held!("subject {:?} matches /{}/", mail.subject, pattern.as_str());
+            held!(
+                "subject {:?} matches /{}/ (at {:?})",
+                mail.subject,
+                pattern.shown(),
+                pattern.matched(&mail.subject)
+            );
         }
         if let Some(pattern) = &self.template {
             let header = self.template_header(platform);
@@ -149,10 +154,10 @@ impl CompiledRule {
                     };
                     held!(
                         "template {t:?} (from {source}) matches /{}/",
-                        pattern.as_str()
+                        pattern.shown()
                     );
                 }
-                Some(t) => fail!("template {t:?} does not match /{}/", pattern.as_str()),
+                Some(t) => fail!("template {t:?} does not match /{}/", pattern.shown()),
                 None if mode == Mode::HeadersOnly => {}
                 None => fail!("no template id in the headers or the platform's links"),
             }
@@ -163,10 +168,14 @@ impl CompiledRule {
             if !pattern.is_match(&mail.text) {
                 match &mail.body_skipped {
                     Some(why) => fail!("body pattern not checked: {why}"),
-                    None => fail!("body does not match /{}/", pattern.as_str()),
+                    None => fail!("body does not match /{}/", pattern.shown()),
                 }
             }
-            held!("body matches /{}/", pattern.as_str());
+            held!(
+                "body matches /{}/ (at {:?})",
+                pattern.shown(),
+                pattern.matched(&mail.text)
+            );
         }
         Verdict {
             matched: true,

@@ -222,12 +222,13 @@ pub(super) fn outcome(
         .and_then(|p| find_url(p, mail, &rule.spec.link_host))
         .map(|(url, _)| url);
     Outcome {
-        platform: Some(rule.spec.platform.clone()),
+        platform: Some(platform.spec.id.clone()),
         kind: rule.spec.kind,
         actor,
         link,
         template,
         rule: Some(rule.spec.name.clone()),
+        reason: None,
         explanation: Vec::new(),
     }
 }

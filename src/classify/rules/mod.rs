@@ -26,6 +26,10 @@ pub use platform::url_host;
 
 const BUILTIN_RULES: &str = include_str!("builtin.toml");
 
+/// The `platform` of a rule that serves every platform (account and security mail
+/// reads alike everywhere): the platform is the one whose domain the sender is in.
+pub const ANY_PLATFORM: &str = "*";
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RulesFile {
@@ -56,6 +60,8 @@ pub struct Outcome {
     pub link: Option<String>,
     pub template: Option<String>,
     pub rule: Option<String>,
+    /// The matched rule's `reason`, or for a bot account why it is no person.
+    pub reason: Option<String>,
     pub explanation: Vec<String>,
 }
 
@@ -85,7 +91,9 @@ impl RuleSet {
             .collect();
         platforms.extend(user_platforms.iter().cloned().map(|p| (Check::Now, p)));
         for rule in user {
-            if !platforms.iter().any(|(_, p)| p.id == rule.platform) {
+            if rule.platform != ANY_PLATFORM
+                && !platforms.iter().any(|(_, p)| p.id == rule.platform)
+            {
                 platforms.push((
                     Check::Now,
                     PlatformSpec {
@@ -222,9 +230,14 @@ impl RuleSet {
 
     /// The platform whose domain the From address is in.
     fn known_sender(&self, mail: &MailView) -> Option<&PlatformSpec> {
+        self.sender_platform(mail).map(|p| &p.spec)
+    }
+
+    fn sender_platform(&self, mail: &MailView) -> Option<&platform::CompiledPlatform> {
         let domain = mail.from_domain()?;
-        self.platforms()
-            .find(|p| p.domains.iter().any(|d| domain_within(domain, d)))
+        self.platforms
+            .iter()
+            .find(|p| p.spec.domains.iter().any(|d| domain_within(domain, d)))
     }
 
     /// The first rule that matches, and a one-line reason.
@@ -241,12 +254,30 @@ impl RuleSet {
     fn evaluate_in(&self, mail: &MailView, mode: Mode) -> Outcome {
         let mut near: Vec<(usize, &str, Verdict)> = Vec::new();
         for (rule, platform) in self.rules_with_platforms() {
+            let platform = if rule.spec.platform == ANY_PLATFORM {
+                match self.sender_platform(mail) {
+                    Some(own) => Some(own),
+                    None => continue,
+                }
+            } else {
+                platform
+            };
             let verdict = rule.check(mail, platform, mode);
             if verdict.matched {
                 let mut outcome = extract::outcome(rule, mail, platform);
+                outcome.reason.clone_from(&rule.spec.reason);
+                if rule.spec.kind == Kind::Noise {
+                    outcome.explanation.push(format!(
+                        "noise: {} (rule {:?})",
+                        rule.spec.reason.as_deref().unwrap_or("the rule says so"),
+                        rule.spec.name
+                    ));
+                }
                 outcome.explanation.push(format!(
                     "matched rule {:?} → {} {}",
-                    rule.spec.name, rule.spec.platform, rule.spec.kind
+                    rule.spec.name,
+                    outcome.platform.as_deref().unwrap_or("-"),
+                    rule.spec.kind
                 ));
                 outcome
                     .explanation

@@ -32,6 +32,22 @@ pub(super) enum Check {
 }
 
 impl Pattern {
+    /// The pattern as `classify --explain` shows it: whole when short, else its start
+    /// (the shared account-mail shapes run to dozens of lines).
+    pub fn shown(&self) -> String {
+        const SHOWN: usize = 80;
+        let compact: String = self.source.split_whitespace().collect::<Vec<_>>().join(" ");
+        match compact.char_indices().nth(SHOWN) {
+            None => compact,
+            Some((cut, _)) => format!("{}…", &compact[..cut]),
+        }
+    }
+
+    /// What the pattern matched in `text`, for `classify --explain`.
+    pub fn matched<'t>(&self, text: &'t str) -> &'t str {
+        self.find(text).map_or("", |m| m.as_str())
+    }
+
     pub fn new(source: &str) -> Self {
         Self {
             source: source.to_string(),
