@@ -179,6 +179,46 @@ pub struct DigestConfig {
     /// from a server in `[trust] authserv_ids`. Anyone can forge a From line.
     #[serde(default)]
     pub trust_owner_replies_unverified: bool,
+    /// How many follow-ups the digest shows in full; the rest are counted.
+    #[serde(default = "default_max_items")]
+    pub max_items: usize,
+    /// How often the per-platform ROI block appears: every digest or Mondays only.
+    #[serde(default)]
+    pub roi: RoiEvery,
+}
+
+/// `[digest] roi`: the ROI block in every digest, or in Monday's only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoiEvery {
+    #[default]
+    Daily,
+    Weekly,
+}
+
+fn default_max_items() -> usize {
+    12
+}
+
+/// The largest `[digest] max_items`: beyond it the digest is a wall again.
+pub const MAX_ITEMS_LIMIT: usize = 25;
+
+/// `[digest] max_items` between 1 and [`MAX_ITEMS_LIMIT`], `[web] feed_max` at least 1.
+fn validate_digest_sizes(config: &Config) -> Result<(), String> {
+    if let Some(digest) = &config.digest
+        && !(1..=MAX_ITEMS_LIMIT).contains(&digest.max_items)
+    {
+        return Err(format!(
+            "digest.max_items = {} must be between 1 and {MAX_ITEMS_LIMIT}",
+            digest.max_items
+        ));
+    }
+    if let Some(web) = &config.web
+        && web.feed_max == 0
+    {
+        return Err("web.feed_max = 0 would make an empty feed; use at least 1".into());
+    }
+    Ok(())
 }
 
 fn default_digest_from() -> String {
@@ -221,6 +261,14 @@ pub struct WebConfig {
     /// How long one-click links in a digest keep working.
     #[serde(default = "default_link_expiry")]
     pub link_expiry: HumanDuration,
+    /// The feed holds at most this many tasks (due from 14 days ago to 60 days ahead),
+    /// most important first.
+    #[serde(default = "default_feed_max")]
+    pub feed_max: usize,
+}
+
+fn default_feed_max() -> usize {
+    200
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -563,6 +611,14 @@ impl Config {
                     format!("digest.to = {:?} is not an email address", digest.to),
                 );
             }
+        }
+        if let Err(message) = validate_digest_sizes(self) {
+            let needle = if message.starts_with("digest") {
+                "max_items"
+            } else {
+                "feed_max"
+            };
+            return fail(needle, message);
         }
         if let Some(web) = &self.web {
             if web.listen.parse::<std::net::SocketAddr>().is_err() {

@@ -9,6 +9,7 @@
 
 pub mod dkim;
 mod header_block;
+pub mod links;
 pub mod message;
 pub mod prefilter;
 pub mod rules;

@@ -1,12 +1,46 @@
-//! What the digest reads beyond tasks: interactions since the last digest, per-platform
-//! activity for the ROI and "gone silent" blocks, the sender lease, and the results of
-//! commands the owner sent by replying to a digest.
+//! What the digest reads: light rows of every pending task for ranking, the full rows and
+//! context (what they wrote, last touch, how you met) of the few it shows, interactions
+//! since the last digest, per-platform activity for the ROI and "gone silent" blocks,
+//! the sender lease, and the results of commands the owner sent by replying to a digest.
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::InteractionRow;
+use super::FollowupRow;
+
+/// What ranking reads of one pending task: no text, so 5,000 of them cost little.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSketch {
+    pub id: i64,
+    pub rule: String,
+    pub due_at: i64,
+    pub tier: String,
+    pub platform: Option<String>,
+}
+
+/// One interaction as context: when, where, what kind, and what it said.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Touch {
+    pub occurred_at: i64,
+    pub platform: String,
+    pub kind: String,
+    pub subject: String,
+    pub snippet: String,
+}
+
+/// What the digest says around one task it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskContext {
+    /// The interaction the task answers.
+    pub cause: Option<Touch>,
+    /// The person's latest other interaction.
+    pub last_touch: Option<Touch>,
+    /// Their latest `met` entry (subject "Met … at PLACE", note in the snippet).
+    pub met: Option<Touch>,
+    /// The note kept on the contact.
+    pub contact_note: Option<String>,
+}
 
 /// One platform's figures over a window (the ROI block) and its latest sign of life.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -61,16 +95,117 @@ pub struct ReplyResultRow {
 
 const NOT_SOCIAL: &str = "('noise', 'unknown_template', 'none')";
 
+const TOUCH: &str = "SELECT occurred_at, platform, kind, subject, snippet FROM interaction";
+
+fn touch(r: &rusqlite::Row<'_>) -> rusqlite::Result<Touch> {
+    Ok(Touch {
+        occurred_at: r.get(0)?,
+        platform: r.get(1)?,
+        kind: r.get(2)?,
+        subject: r.get(3)?,
+        snippet: r.get(4)?,
+    })
+}
+
 impl super::Store {
-    /// Interactions with an id above `after`, by platform then time.
-    pub fn interactions_after(&self, after: i64) -> Result<Vec<InteractionRow>> {
-        let sql = format!(
-            "{} WHERE i.id > ?1 ORDER BY i.platform, i.occurred_at, i.id",
-            super::interactions::SELECT
-        );
-        let mut stmt = self.read().prepare_cached(&sql)?;
+    /// Every open or snoozed task due by `due_by`, as light rows for ranking.
+    pub fn pending_sketches(&self, due_by: i64) -> Result<Vec<TaskSketch>> {
+        let mut stmt = self.read().prepare_cached(
+            "SELECT f.id, f.rule, f.due_at, c.tier, i.platform
+             FROM followup f JOIN contact c ON c.id = f.contact_id
+             LEFT JOIN interaction i ON i.id = f.interaction_id
+             WHERE f.status IN ('open', 'snoozed') AND f.due_at <= ?1",
+        )?;
         let rows = stmt
-            .query_map([after], super::interactions::from_row)?
+            .query_map([due_by], |r| {
+                Ok(TaskSketch {
+                    id: r.get(0)?,
+                    rule: r.get(1)?,
+                    due_at: r.get(2)?,
+                    tier: r.get(3)?,
+                    platform: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The full rows of `ids`, in that order (ids that vanished are left out).
+    pub fn followups_by_id(&self, ids: &[i64]) -> Result<Vec<FollowupRow>> {
+        let sql = format!("{} WHERE f.id = ?1", super::followups::SELECT);
+        let mut stmt = self.read().prepare_cached(&sql)?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = stmt
+                .query_row([id], super::followups::from_row)
+                .optional()?
+            {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// What the digest says around `task`: each a lookup on the person's
+    /// (contact_id, occurred_at, kind) index.
+    pub fn task_context(&self, task: &FollowupRow) -> Result<TaskContext> {
+        let conn = self.read();
+        let cause = match task.interaction_id {
+            Some(id) => conn
+                .prepare_cached(&format!("{TOUCH} WHERE id = ?1"))?
+                .query_row([id], touch)
+                .optional()?,
+            None => None,
+        };
+        let last_touch = conn
+            .prepare_cached(&format!(
+                "{TOUCH} WHERE contact_id = ?1 AND id IS NOT ?2 AND kind NOT IN {NOT_SOCIAL}
+                 ORDER BY occurred_at DESC LIMIT 1"
+            ))?
+            .query_row(params![task.contact_id, task.interaction_id], touch)
+            .optional()?;
+        let met = conn
+            .prepare_cached(&format!(
+                "{TOUCH} WHERE contact_id = ?1 AND kind = 'met' ORDER BY occurred_at DESC LIMIT 1"
+            ))?
+            .query_row([task.contact_id], touch)
+            .optional()?;
+        let contact_note = conn
+            .prepare_cached("SELECT note FROM contact WHERE id = ?1")?
+            .query_row([task.contact_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten()
+            .filter(|n| !n.trim().is_empty());
+        Ok(TaskContext {
+            cause,
+            last_touch,
+            met,
+            contact_note,
+        })
+    }
+
+    /// Skip every open or snoozed task due before `before`: coming back after an
+    /// absence, one command clears the old backlog. Returns how many.
+    pub fn skip_pending_due_before(&mut self, before: i64, now: i64) -> Result<usize> {
+        self.write(|tx| skip_due_before(tx, before, now))
+    }
+
+    /// Interactions with an id above `after`, counted by platform and kind, each with the
+    /// newest id it holds (the next digest starts after it).
+    pub fn new_interaction_counts(&self, after: i64) -> Result<Vec<(String, String, usize, i64)>> {
+        let mut stmt = self.read().prepare_cached(
+            "SELECT platform, kind, COUNT(*), MAX(id) FROM interaction WHERE id > ?1
+             GROUP BY platform, kind ORDER BY platform, kind",
+        )?;
+        let rows = stmt
+            .query_map([after], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, i64>(2)? as usize,
+                    r.get(3)?,
+                ))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -219,6 +354,17 @@ impl super::Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+}
+
+/// [`super::Store::skip_pending_due_before`] inside a caller's transaction (a reply
+/// command, a signed link).
+pub(crate) fn skip_due_before(tx: &Transaction<'_>, before: i64, now: i64) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE followup SET status = 'skipped', resolved_at = ?2, updated_at = ?2,
+                sequence = sequence + 1
+         WHERE status IN ('open', 'snoozed') AND due_at < ?1",
+        params![before, now],
+    )?)
 }
 
 /// The Message-ID (angle brackets included) of the digest among `ids`, if any is one.

@@ -28,7 +28,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
-pub use digest_queries::{PlatformActivity, ReplyResult, ReplyResultRow};
+pub use digest_queries::{
+    PlatformActivity, ReplyResult, ReplyResultRow, TaskContext, TaskSketch, Touch,
+};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use imports::{ImportOutcome, ImportReport, ImportedContact};
