@@ -176,18 +176,13 @@ pub fn line(task: &FollowupRow, context: &TaskContext, now: DateTime<Utc>) -> St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::FollowupStatus;
 
-    const NOW: i64 = 1_795_000_000;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp(NOW, 0).unwrap()
-    }
-
-    fn task(rule: &str, due_in: i64, cause_at: i64) -> (FollowupRow, TaskContext) {
-        let task = FollowupRow {
+    /// A hand-made open task of `rule`, due at `due_at` (shared with the ranking tests).
+    pub(crate) fn row(rule: &str, due_at: i64) -> FollowupRow {
+        FollowupRow {
             id: 1,
             contact_id: 1,
             contact_name: "Ann Lee".into(),
@@ -198,14 +193,25 @@ mod tests {
             rule: rule.into(),
             title: "Thank Ann Lee".into(),
             note: None,
-            due_at: cause_at + due_in,
+            due_at,
             status: FollowupStatus::Open,
             resolved_at: None,
             sequence: 0,
-            created_at: cause_at,
-            updated_at: cause_at,
+            created_at: due_at,
+            updated_at: due_at,
             closed_by: None,
-        };
+        }
+    }
+
+    const NOW: i64 = 1_795_000_000;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(NOW, 0).unwrap()
+    }
+
+    fn task(rule: &str, due_in: i64, cause_at: i64) -> (FollowupRow, TaskContext) {
+        let mut task = row(rule, cause_at + due_in);
+        task.created_at = cause_at;
         let context = TaskContext {
             cause: Some(Touch {
                 occurred_at: cause_at,

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::FollowupRow;
+
 /// A task's group, in the order the digest serves them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Group {
@@ -119,6 +121,21 @@ pub fn rank(mut candidates: Vec<Candidate>, clock: RankClock, max: usize) -> Ran
     }
 }
 
+/// The feed's share of `tasks`: pending ones first, most important first (group, then
+/// the least overdue — a feed is for what comes next), then closed ones; at most `max`.
+pub fn feed_order(mut tasks: Vec<FollowupRow>, now: i64, max: usize) -> Vec<FollowupRow> {
+    tasks.sort_by_key(|t| {
+        (
+            !t.status.is_pending(),
+            Group::of_rule(&t.rule),
+            (t.due_at - now).abs(),
+            t.id,
+        )
+    });
+    tasks.truncate(max);
+    tasks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +213,32 @@ mod tests {
         assert_eq!(ranking.rest.by_platform.values().sum::<usize>(), 20);
         // The shown ones are the most overdue call steps.
         assert!(ranking.shown[1..].iter().all(|c| c.due_at <= NOW - 4 * DAY));
+    }
+
+    #[test]
+    fn the_feed_keeps_the_most_important_and_closed_ones_last() {
+        let row = |id: i64, rule: &str, due_days: i64, open: bool| {
+            let mut t = crate::digest::context::tests::row(rule, NOW + due_days * DAY);
+            t.id = id;
+            if !open {
+                t.status = crate::store::FollowupStatus::Done;
+            }
+            t
+        };
+        let tasks = vec![
+            row(1, "keep_in_touch.reconnect", 1, true),
+            row(2, "message.reply", 20, true),
+            row(3, "message.reply", -1, true),
+            row(4, "connection.call", 2, false),
+            row(5, "connection.call", 2, true),
+        ];
+        let ids: Vec<i64> = feed_order(tasks.clone(), NOW, 10)
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(ids, [3, 2, 5, 1, 4]);
+        let ids: Vec<i64> = feed_order(tasks, NOW, 2).iter().map(|t| t.id).collect();
+        assert_eq!(ids, [3, 2]);
     }
 
     #[test]

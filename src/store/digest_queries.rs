@@ -190,6 +190,45 @@ impl super::Store {
         self.write(|tx| skip_due_before(tx, before, now))
     }
 
+    /// How many open or snoozed tasks are due before `before` (index only).
+    pub fn count_pending_due_before(&self, before: i64) -> Result<usize> {
+        let n: i64 = self.read().query_row(
+            "SELECT COUNT(*) FROM followup WHERE status IN ('open', 'snoozed') AND due_at < ?1",
+            [before],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// The signed "skip everything older" link, acting at most once: `None` when this
+    /// link (named by its signature) acted before, else how many tasks it skipped.
+    pub fn skip_older_once(
+        &mut self,
+        signature: &str,
+        before: i64,
+        now: i64,
+    ) -> Result<Option<usize>> {
+        self.write(|tx| {
+            let used = tx
+                .query_row(
+                    "SELECT 1 FROM action_link_used WHERE signature = ?1",
+                    [signature],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if used.is_some() {
+                return Ok(None);
+            }
+            let skipped = skip_due_before(tx, before, now)?;
+            tx.execute(
+                "INSERT INTO action_link_used (signature, followup_id, action, used_at)
+                 VALUES (?1, 0, 'skip-older', ?2)",
+                params![signature, now],
+            )?;
+            Ok(Some(skipped))
+        })
+    }
+
     /// Interactions with an id above `after`, counted by platform and kind, each with the
     /// newest id it holds (the next digest starts after it).
     pub fn new_interaction_counts(&self, after: i64) -> Result<Vec<(String, String, usize, i64)>> {

@@ -223,16 +223,23 @@ impl super::Store {
         })
     }
 
-    /// What a calendar feed shows: pending tasks, and tasks closed at or after
-    /// `closed_since` (so task apps can tick them off), soonest due first.
-    pub fn feed_followups(&self, closed_since: i64) -> Result<Vec<FollowupRow>> {
+    /// What a calendar feed may show: tasks due between `due_from` and `due_to` that
+    /// are pending, or closed at or after `closed_since` (so task apps tick them off),
+    /// soonest due first. The caller ranks and caps them.
+    pub fn feed_followups(
+        &self,
+        closed_since: i64,
+        due_from: i64,
+        due_to: i64,
+    ) -> Result<Vec<FollowupRow>> {
         let sql = format!(
-            "{SELECT} WHERE f.status IN ('open', 'snoozed') OR f.resolved_at >= ?1
+            "{SELECT} WHERE f.due_at BETWEEN ?2 AND ?3
+               AND (f.status IN ('open', 'snoozed') OR f.resolved_at >= ?1)
              ORDER BY f.due_at, f.id"
         );
         let mut stmt = self.read().prepare(&sql)?;
         let rows = stmt
-            .query_map([closed_since], from_row)?
+            .query_map([closed_since, due_from, due_to], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
