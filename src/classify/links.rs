@@ -74,10 +74,12 @@ pub fn clean_link(link: &str) -> String {
         .flat_map(|p| &p.remove)
         .collect();
     let tracking = |pair: &str| {
-        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
-        // Names arrive raw; the ones listed are plain ASCII, so no decoding is needed.
-        rules.any.remove.iter().any(|p| matches(p, name))
-            || platform.iter().any(|p| matches(p, name))
+        // Names compare decoded: Reddit writes `$deep_link` as `%24deep_link`.
+        let Some((name, _)) = url::form_urlencoded::parse(pair.as_bytes()).next() else {
+            return false;
+        };
+        rules.any.remove.iter().any(|p| matches(p, &name))
+            || platform.iter().any(|p| matches(p, &name))
     };
     let kept: Vec<&str> = query
         .split('&')
@@ -140,6 +142,10 @@ mod tests {
         assert_eq!(
             clean_link("https://evil-linkedin.com/x?trk=1"),
             "https://evil-linkedin.com/x?trk=1"
+        );
+        assert_eq!(
+            clean_link("https://www.reddit.com/message/messages/2h8kq0m?%24deep_link=true"),
+            "https://www.reddit.com/message/messages/2h8kq0m"
         );
         assert_eq!(clean_link("not a url"), "not a url");
         assert_eq!(

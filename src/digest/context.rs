@@ -78,6 +78,7 @@ fn step_words(step: &str) -> &'static str {
         "connect" => "connect",
         "congratulate" => "congratulate them",
         "respond" => "respond",
+        "save" => "save their card",
         _ => "follow up",
     }
 }
@@ -120,7 +121,8 @@ fn due_words(task: &FollowupRow, now: DateTime<Utc>) -> String {
 
 /// What they wrote, if the notification said.
 pub fn wrote(context: &TaskContext) -> Option<String> {
-    let cause = context.cause.as_ref()?;
+    // A meeting's text is your own note; the "how you met" part shows it.
+    let cause = context.cause.as_ref().filter(|c| c.kind != "met")?;
     let text = if cause.snippet.trim().is_empty() {
         &cause.subject
     } else {
@@ -150,11 +152,10 @@ pub fn last_touch(context: &TaskContext, now: DateTime<Utc>) -> String {
 /// How you met: the place of the latest `met` entry and its note, else the contact's note.
 pub fn met(context: &TaskContext) -> Option<String> {
     let place = context.met.as_ref().map(|m| {
-        let place = m
-            .subject
-            .split_once(" at ")
-            .map_or(m.subject.as_str(), |(_, place)| place);
-        let mut text = format!("met at {}", clean(place, 80));
+        let mut text = match m.subject.split_once(" at ") {
+            Some((_, place)) => format!("met at {}", clean(place, 80)),
+            None => "met in person".to_string(),
+        };
         if !m.snippet.trim().is_empty() {
             text.push_str(&format!(" — {}", clean(&m.snippet, 120)));
         }
