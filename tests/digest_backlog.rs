@@ -16,7 +16,7 @@ use nudged::config::Config;
 use nudged::digest::outbox::{DigestOutcome, run_digest};
 use nudged::pipeline::Ingest;
 use nudged::store::Store;
-use web_common::{request, start};
+use web_common::{request, start, within};
 
 const NOW: &str = "2026-11-24T06:31:00Z";
 const OPEN_WANTED: usize = 5_000;
@@ -260,6 +260,12 @@ async fn five_thousand_open_follow_ups_make_a_short_digest_and_a_windowed_feed()
 
     // The feed covers a window, capped at feed_max.
     let (events, todos) = server.new_feed_path();
+    // The server picks up the new token on its next look at the database.
+    within(std::time::Duration::from_secs(10), async || {
+        server.get(&events).await.status == 200
+    })
+    .await
+    .expect("the feed never answered with the new token");
     for path in [&events, &todos] {
         let feed = request(server.addr, "GET", path, &[]).await;
         assert_eq!(feed.status, 200, "{path}");
