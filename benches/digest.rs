@@ -1,6 +1,6 @@
 //! How long a digest takes to gather and render for a large network: 10,000 contacts,
 //! 200,000 interactions over a year, 5,000 open follow-ups (and as many closed ones for
-//! the ROI block). Target: gather + render under 50 ms. Not a timed test; run with
+//! the ROI block). Target: gather + render under 10 ms. Not a timed test; run with
 //! `cargo bench --bench digest` and read the figures.
 
 use std::time::{Duration, Instant};
