@@ -92,3 +92,27 @@ fn every_example_config_is_valid() {
         nudged::config::Config::load(&file).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+#[test]
+fn digest_and_feed_sizes_are_checked() {
+    for (text, wanted) in [
+        (
+            "[digest]\nto = \"me@example.com\"\ntransport = \"file\"\nfile_dir = \"o\"\nmax_items = 40\n",
+            "digest.max_items = 40 must be between 1 and 25",
+        ),
+        (
+            "[web]\nfeed_max = 0\n",
+            "web.feed_max = 0 would make an empty feed",
+        ),
+        (
+            "[digest]\nto = \"me@example.com\"\ntransport = \"file\"\nfile_dir = \"o\"\nroi = \"hourly\"\n",
+            "hourly",
+        ),
+    ] {
+        let (_dir, path) = write_config(text);
+        let out = nudged(&path, &["followups"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(wanted), "{stderr}");
+    }
+}

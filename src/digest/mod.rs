@@ -297,3 +297,29 @@ impl LinkSigner {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(roi: RoiEvery) -> DigestOptions {
+        DigestOptions {
+            max_items: 12,
+            roi,
+            tier_days: BTreeMap::new(),
+            default_days: 90,
+        }
+    }
+
+    #[test]
+    fn a_weekly_roi_block_comes_on_mondays_only() {
+        let store = Store::in_memory().unwrap();
+        let tz = chrono_tz::Europe::Berlin;
+        let tuesday: DateTime<Utc> = "2026-11-24T06:31:00Z".parse().unwrap();
+        let monday: DateTime<Utc> = "2026-11-23T06:31:00Z".parse().unwrap();
+        let gather = |now, roi| DigestData::gather(&store, now, tz, &options(roi)).unwrap();
+        assert!(gather(tuesday, RoiEvery::Daily).roi.is_some());
+        assert!(gather(tuesday, RoiEvery::Weekly).roi.is_none());
+        assert!(gather(monday, RoiEvery::Weekly).roi.is_some());
+    }
+}
