@@ -34,7 +34,11 @@ const TEMPLATES: [Template; 4] = [
     Template {
         file: "examples/demo-maildir/cur/1794819821.M103P4203.demo:2,S",
         copies: 1_400,
-        names: &["zoemueller-ux", "=?UTF-8?B?Wm/DqyBNw7xsbGVy?="],
+        names: &[
+            "zoemueller-ux",
+            "=?UTF-8?B?Wm/DqyBNw7xsbGVy?=",
+            "Zo=C3=AB M=C3=BCller",
+        ],
     },
     // LinkedIn InMail: one "reply" task each.
     Template {
@@ -85,7 +89,7 @@ fn variant(raw: &str, template: usize, n: usize, names: &[&str]) -> String {
         }
     }
     for name in names {
-        let unique = if name.starts_with("=?") {
+        let unique = if name.starts_with("=?") || name.contains("=C3") {
             format!("Person {template}x{n} Example")
         } else if name.contains(' ') {
             format!("{name} {template}x{n}")

@@ -25,7 +25,7 @@ pub fn subject(data: &DigestData) -> String {
         1 => "1 follow-up due".to_string(),
         n => format!("{} follow-ups due", thousands(n)),
     };
-    format!("{due_part}, {new} new — {day}")
+    format!("{due_part}, {} new — {day}", thousands(new))
 }
 
 /// 4988 → "4,988": counts a person reads at a glance.
