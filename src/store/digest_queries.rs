@@ -1,7 +1,6 @@
 //! What the digest reads: light rows of every pending task for ranking, the full rows and
 //! context (what they wrote, last touch, how you met) of the few it shows, interactions
-//! since the last digest, per-platform activity for the ROI and "gone silent" blocks,
-//! the sender lease, and the results of commands the owner sent by replying to a digest.
+//! since the last digest, the sender lease, and the results of commands the owner sent by replying to a digest.
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -42,21 +41,6 @@ pub struct TaskContext {
     pub contact_note: Option<String>,
 }
 
-/// One platform's figures over a window (the ROI block) and its latest sign of life.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PlatformActivity {
-    pub platform: String,
-    /// Social interactions (noise left out) in the window.
-    pub interactions: i64,
-    /// Distinct people behind them.
-    pub people: i64,
-    /// Tasks from this platform closed as done / left to expire in the window.
-    pub tasks_done: i64,
-    pub tasks_expired: i64,
-    /// Latest social interaction within the look-back, if any.
-    pub last_at: Option<i64>,
-}
-
 /// What one reply command did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,7 +77,7 @@ pub struct ReplyResultRow {
     pub received_at: i64,
 }
 
-const NOT_SOCIAL: &str = "('noise', 'unknown_template', 'none')";
+pub(super) const NOT_SOCIAL: &str = "('noise', 'unknown_template', 'none')";
 
 const TOUCH: &str = "SELECT occurred_at, platform, kind, subject, snippet FROM interaction";
 
@@ -111,9 +95,8 @@ impl super::Store {
     /// Every open or snoozed task due by `due_by`, as light rows for ranking.
     pub fn pending_sketches(&self, due_by: i64) -> Result<Vec<TaskSketch>> {
         let mut stmt = self.read().prepare_cached(
-            "SELECT f.id, f.rule, f.due_at, c.tier, i.platform
+            "SELECT f.id, f.rule, f.due_at, c.tier, f.platform
              FROM followup f JOIN contact c ON c.id = f.contact_id
-             LEFT JOIN interaction i ON i.id = f.interaction_id
              WHERE f.status IN ('open', 'snoozed') AND f.due_at <= ?1",
         )?;
         let rows = stmt
@@ -255,93 +238,6 @@ impl super::Store {
             .query_row("SELECT COALESCE(MAX(id), 0) FROM interaction", [], |r| {
                 r.get(0)
             })?)
-    }
-
-    /// Per platform: interactions, people and closed tasks since `window_start`, and the
-    /// latest interaction since `lookback_start` (earlier than the window), so platforms
-    /// that went quiet inside the look-back still show up.
-    pub fn platform_activity(
-        &self,
-        window_start: i64,
-        lookback_start: i64,
-    ) -> Result<Vec<PlatformActivity>> {
-        let conn = self.read();
-        // Counting distinct people is the costly part, so it only runs over the window;
-        // the rest of the look-back only needs each platform's latest interaction. Both
-        // are range scans over the covering index (occurred_at, platform, kind, contact_id).
-        let window_sql = format!(
-            "SELECT platform, COUNT(*), COUNT(DISTINCT contact_id), MAX(occurred_at)
-             FROM interaction
-             WHERE occurred_at >= ?1 AND kind NOT IN {NOT_SOCIAL}
-             GROUP BY platform ORDER BY platform"
-        );
-        let mut stmt = conn.prepare_cached(&window_sql)?;
-        let mut rows: Vec<PlatformActivity> = stmt
-            .query_map(params![window_start], |r| {
-                Ok(PlatformActivity {
-                    platform: r.get(0)?,
-                    interactions: r.get(1)?,
-                    people: r.get(2)?,
-                    last_at: r.get(3)?,
-                    ..PlatformActivity::default()
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let earlier_sql = format!(
-            "SELECT platform, MAX(occurred_at)
-             FROM interaction
-             WHERE occurred_at >= ?1 AND occurred_at < ?2 AND kind NOT IN {NOT_SOCIAL}
-             GROUP BY platform"
-        );
-        let mut earlier = conn.prepare_cached(&earlier_sql)?;
-        let quiet = earlier.query_map(params![lookback_start, window_start], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
-        })?;
-        for row in quiet {
-            let (platform, last_at) = row?;
-            if let Err(at) = rows.binary_search_by(|p| p.platform.as_str().cmp(&platform)) {
-                rows.insert(
-                    at,
-                    PlatformActivity {
-                        platform,
-                        last_at,
-                        ..PlatformActivity::default()
-                    },
-                );
-            }
-        }
-        let mut tasks = conn.prepare_cached(
-            "SELECT i.platform, SUM(f.status = 'done'), SUM(f.status = 'expired')
-             FROM followup f JOIN interaction i ON i.id = f.interaction_id
-             WHERE f.status IN ('done', 'expired') AND f.resolved_at >= ?1
-             GROUP BY i.platform",
-        )?;
-        let closed = tasks.query_map([window_start], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in closed {
-            let (platform, done, expired) = row?;
-            let at = match rows.binary_search_by(|p| p.platform.as_str().cmp(&platform)) {
-                Ok(at) => at,
-                Err(at) => {
-                    rows.insert(
-                        at,
-                        PlatformActivity {
-                            platform,
-                            ..PlatformActivity::default()
-                        },
-                    );
-                    at
-                }
-            };
-            rows[at].tasks_done = done;
-            rows[at].tasks_expired = expired;
-        }
-        Ok(rows)
     }
 
     /// Take (or renew) the named lease until `expires_at`. False when another holder has

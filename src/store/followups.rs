@@ -86,8 +86,9 @@ pub struct FollowupRow {
 pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Result<bool> {
     let added = tx.execute(
         "INSERT INTO followup (contact_id, interaction_id, plan_key, rule, title, note, due_at,
-                               created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                               created_at, updated_at, platform)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
+                 (SELECT i.platform FROM interaction i WHERE i.id = ?2))
          ON CONFLICT (plan_key) DO NOTHING",
         params![
             new.contact_id,

@@ -6,6 +6,7 @@
 //! Callers in async code run these blocking calls on `spawn_blocking`; the daemon owns a
 //! single `Store` behind a mutex, which makes it the one writer.
 
+mod activity;
 pub(crate) mod contacts;
 pub(crate) mod digest_queries;
 mod digests;
@@ -25,12 +26,11 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+pub use activity::PlatformActivity;
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
-pub use digest_queries::{
-    PlatformActivity, ReplyResult, ReplyResultRow, TaskContext, TaskSketch, Touch,
-};
+pub use digest_queries::{ReplyResult, ReplyResultRow, TaskContext, TaskSketch, Touch};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use imports::{ImportOutcome, ImportReport, ImportedContact};
