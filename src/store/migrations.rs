@@ -179,7 +179,7 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 7: each task knows its platform, so ranking 5,000 pending tasks and counting closed
     // ones per platform read the small followup table alone: the join to `interaction`
-    // for its platform cost the digest a random read per task (3 ms of its 10).
+    // for its platform cost the digest a random read per task (about 3 ms).
     r#"
     ALTER TABLE followup ADD COLUMN platform TEXT;
     UPDATE followup SET platform = (SELECT i.platform FROM interaction i WHERE i.id = followup.interaction_id)
