@@ -238,7 +238,7 @@ fn run_daemon(config: Config, shutdown: tokio_util::sync::CancellationToken) -> 
 fn render_ms(db: &std::path::Path, config: &Config) -> Result<u128> {
     use nudged::calendar::{CalendarOptions, Stamp, write_calendar_with};
     use nudged::config::CalendarStyle;
-    let tasks = Store::open(db)?.feed_followups(0)?;
+    let tasks = Store::open(db)?.feed_followups(0, 0, i64::MAX)?;
     let started = Instant::now();
     for style in [CalendarStyle::Vevent, CalendarStyle::Vtodo] {
         let options = CalendarOptions {

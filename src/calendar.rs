@@ -52,7 +52,8 @@ fn description(task: &FollowupRow) -> String {
         text.push('\n');
     }
     if let Some(link) = &task.link {
-        text.push_str(link);
+        // Tracking parameters off: a calendar keeps the text for months.
+        text.push_str(&crate::classify::links::clean_link(link));
         text.push('\n');
     }
     text.push_str(&format!(

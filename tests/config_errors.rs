@@ -139,3 +139,27 @@ fn errors_point_at_the_key_not_a_look_alike_in_a_comment() {
         );
     }
 }
+
+#[test]
+fn digest_and_feed_sizes_are_checked() {
+    for (text, wanted) in [
+        (
+            "[digest]\nto = \"me@example.com\"\ntransport = \"file\"\nfile_dir = \"o\"\nmax_items = 40\n",
+            "digest.max_items = 40 must be between 1 and 25",
+        ),
+        (
+            "[web]\nfeed_max = 0\n",
+            "web.feed_max = 0 would make an empty feed",
+        ),
+        (
+            "[digest]\nto = \"me@example.com\"\ntransport = \"file\"\nfile_dir = \"o\"\nroi = \"hourly\"\n",
+            "hourly",
+        ),
+    ] {
+        let (_dir, path) = write_config(text);
+        let out = nudged(&path, &["followups"]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(wanted), "{stderr}");
+    }
+}

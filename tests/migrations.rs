@@ -62,3 +62,40 @@ fn reopening_the_latest_version_changes_nothing() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.setting("k").unwrap().as_deref(), Some("v"));
 }
+
+#[test]
+fn version_7_gives_every_task_its_interaction_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute_batch(
+            "INSERT INTO contact (id, display_name, created_at) VALUES (1, 'Ann Lee', 1);
+             INSERT INTO interaction (id, contact_id, platform, kind, occurred_at, logged_at)
+                 VALUES (1, 1, 'github', 'mention', 1, 1);
+             INSERT INTO followup (contact_id, interaction_id, plan_key, rule, title, due_at,
+                                   created_at, updated_at)
+                 VALUES (1, 1, 'a', 'mention.respond', 'Respond to Ann', 2, 1, 1),
+                        (1, NULL, 'b', 'met.call', 'Call Ann', 2, 1, 1);",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 7);
+    let platforms: Vec<(String, Option<String>)> = store
+        .read()
+        .prepare("SELECT plan_key, platform FROM followup ORDER BY plan_key")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        platforms,
+        vec![("a".into(), Some("github".into())), ("b".into(), None)]
+    );
+}

@@ -25,8 +25,14 @@ fn expected_titles() -> Vec<String> {
     ]
 }
 
+/// The server's clock: a few days before the tasks fall due, so they are inside the
+/// feed's window (due from 14 days ago to 60 days ahead).
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2030, 2, 25, 8, 0, 0).unwrap()
+}
+
 async fn seeded_server(web_extra: &str) -> (web_common::TestServer, Vec<i64>) {
-    start(web_extra, Clock::System, |store| {
+    start(web_extra, Clock::Fixed(now()), |store| {
         let due = |d| Utc.with_ymd_and_hms(2030, 3, d, 9, 0, 0).unwrap();
         let titles = expected_titles();
         let mut ids = vec![
@@ -43,7 +49,7 @@ async fn seeded_server(web_extra: &str) -> (web_common::TestServer, Vec<i64>) {
         ];
         let finished = add_task(store, "Cy", "Call Cy", due(5), "t-done");
         store
-            .resolve_followup(finished, FollowupStatus::Done, Utc::now().timestamp())
+            .resolve_followup(finished, FollowupStatus::Done, now().timestamp())
             .unwrap();
         ids.push(finished);
         ids
@@ -261,7 +267,7 @@ async fn polling_clients_get_304_and_changes_show_within_a_second() {
             Utc.with_ymd_and_hms(2030, 4, 1, 9, 0, 0)
                 .unwrap()
                 .timestamp(),
-            Utc::now().timestamp(),
+            now().timestamp(),
         )
         .unwrap();
     let took = within(Duration::from_secs(1), async || {
@@ -286,7 +292,7 @@ async fn polling_clients_get_304_and_changes_show_within_a_second() {
         "{ann_event}"
     );
     other
-        .resolve_followup(ann, FollowupStatus::Done, Utc::now().timestamp())
+        .resolve_followup(ann, FollowupStatus::Done, now().timestamp())
         .unwrap();
     within(Duration::from_secs(1), async || {
         !server.get(&path).await.text().contains("t-ann@")
@@ -299,5 +305,39 @@ async fn polling_clients_get_304_and_changes_show_within_a_second() {
         .find(|e| e.contains("t-ann@"))
         .unwrap();
     assert!(ann_todo.contains("STATUS:COMPLETED") && ann_todo.contains("SEQUENCE:2"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_covers_a_window_and_keeps_the_nearest_within_feed_max() {
+    let (server, _) = start("feed_max = 2", Clock::Fixed(now()), |store| {
+        let day = chrono::Duration::days(1);
+        add_task(store, "Old", "Call Old", now() - day * 20, "w-old");
+        add_task(store, "Recent", "Call Recent", now() - day * 10, "w-recent");
+        add_task(store, "Soon", "Call Soon", now() + day, "w-soon");
+        add_task(store, "Later", "Call Later", now() + day * 59, "w-later");
+        add_task(store, "Far", "Call Far", now() + day * 70, "w-far");
+    })
+    .await;
+    let (path, todos) = server.new_feed_path();
+    within(Duration::from_secs(2), async || {
+        server.get(&path).await.status == 200
+    })
+    .await
+    .expect("feed never came up");
+    for path in [path, todos] {
+        let text = server.get(&path).await.text();
+        let uids: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("UID:"))
+            .filter(|uid| !uid.starts_with("alarm-"))
+            .map(|uid| uid.trim_start_matches("todo-"))
+            .collect();
+        // In the window: recent, soon, later; the two nearest to now stay.
+        assert_eq!(uids.len(), 2, "{text}");
+        for kept in ["w-soon@nudged", "w-recent@nudged"] {
+            assert!(uids.contains(&kept), "{uids:?}");
+        }
+    }
     server.stop().await;
 }

@@ -54,7 +54,29 @@ pub struct DigestConfig {
     /// from a server in `[trust] authserv_ids`. Anyone can forge a From line.
     #[serde(default)]
     pub trust_owner_replies_unverified: bool,
+    /// How many follow-ups the digest shows in full; the rest are counted.
+    #[serde(default = "default_max_items")]
+    pub max_items: usize,
+    /// How often the per-platform ROI block appears: every digest or Mondays only.
+    #[serde(default)]
+    pub roi: RoiEvery,
 }
+
+/// `[digest] roi`: the ROI block in every digest, or in Monday's only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoiEvery {
+    #[default]
+    Daily,
+    Weekly,
+}
+
+fn default_max_items() -> usize {
+    12
+}
+
+/// The largest `[digest] max_items`: beyond it the digest is a wall again.
+pub const MAX_ITEMS_LIMIT: usize = 25;
 
 fn default_digest_from() -> String {
     "nudged <nudged@localhost>".to_string()
@@ -87,6 +109,15 @@ pub(super) fn validate_digest(
     smtp: Option<&SmtpConfig>,
 ) -> Result<(), Invalid> {
     let at = |key: &'static str| [Seg::Key("digest"), Seg::Key(key)];
+    if !(1..=MAX_ITEMS_LIMIT).contains(&digest.max_items) {
+        return Err(Invalid::at(
+            &at("max_items"),
+            format!(
+                "digest.max_items = {} must be between 1 and {MAX_ITEMS_LIMIT}",
+                digest.max_items
+            ),
+        ));
+    }
     if digest.transport == TransportKind::File && digest.file_dir.is_none() {
         return Err(Invalid::at(
             &at("transport"),

@@ -22,7 +22,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use digest::{CalendarStyle, DigestConfig, SmtpConfig, TransportKind};
+pub use digest::{
+    CalendarStyle, DigestConfig, MAX_ITEMS_LIMIT, RoiEvery, SmtpConfig, TransportKind,
+};
 pub use error::{ConfigError, Invalid, Place, Seg, line_col, span_of};
 pub use followups::FollowupConfig;
 pub use kind::Kind;

@@ -36,6 +36,14 @@ pub struct WebConfig {
     /// client has the proxy's address: raise it there, or limit at the proxy).
     #[serde(default = "default_max_connections_per_client")]
     pub max_connections_per_client: usize,
+    /// The feed holds at most this many tasks (due from 14 days ago to 60 days ahead),
+    /// most important first.
+    #[serde(default = "default_feed_max")]
+    pub feed_max: usize,
+}
+
+fn default_feed_max() -> usize {
+    200
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -150,6 +158,12 @@ pub(super) fn validate_web(web: &WebConfig) -> Result<(), Invalid> {
         return Err(Invalid::at(
             &at("public_url"),
             format!("web.public_url = {url:?} must start with https:// or http://"),
+        ));
+    }
+    if web.feed_max == 0 {
+        return Err(Invalid::at(
+            &at("feed_max"),
+            "web.feed_max = 0 would make an empty feed; use at least 1".to_string(),
         ));
     }
     validate_web_limits(web).map_err(|(key, message)| Invalid::at(&at(key), message))

@@ -4,12 +4,11 @@
 
 use maud::{DOCTYPE, Markup, html};
 
-use super::DigestData;
 use super::render::{
-    MAX_NEW_SHOWN, MAX_TASKS_SHOWN, REPLY_HELP, clean, day, reply_mark, safe_url, subject,
-    task_sections, when, who,
+    REPLY_HELP, absence_offer, clean, counts_text, day, due_words, new_counts, reply_mark,
+    rest_line, safe_url, short_list_title, subject, thousands,
 };
-use crate::store::FollowupRow;
+use super::{DigestData, ShownTask, context};
 use crate::web::links::Action;
 
 const BODY: &str = "margin:0;padding:0;background:#f4f4f5;color:#18181b;\
@@ -33,25 +32,35 @@ fn short_label(action: Action) -> &'static str {
     }
 }
 
-fn accent(section: &str) -> &'static str {
-    match section {
-        "Overdue" => "#dc2626",
-        "Due today" => "#d97706",
-        "People to reconnect with" => "#059669",
+fn accent(shown: &ShownTask) -> &'static str {
+    match super::rank::Group::of_rule(&shown.task.rule) {
+        _ if shown.overdue => "#dc2626",
+        super::rank::Group::Direct => "#d97706",
+        super::rank::Group::Reconnect => "#059669",
         _ => "#2563eb",
     }
 }
 
-fn task(task: &FollowupRow, color: &str, data: &DigestData) -> Markup {
+fn task(n: usize, shown: &ShownTask, data: &DigestData) -> Markup {
+    let task = &shown.task;
     let style = format!(
-        "border-left:4px solid {color};background:#fafafa;padding:8px 10px;margin:0 0 10px;border-radius:4px"
+        "border-left:4px solid {};background:#fafafa;padding:8px 10px;margin:0 0 10px;border-radius:4px",
+        accent(shown)
     );
     html! {
         div style=(style) {
-            div style="font-weight:600" { (clean(&task.title, 120)) }
+            div style="font-weight:600" { (n) ". " (clean(&task.title, 120)) }
             div style=(META) {
-                "#" (task.id) " · due " (when(task.due_at, data))
-                @if let Some(platform) = &task.platform { " · " (clean(platform, 40)) }
+                "#" (task.id) " · " (due_words(shown, data))
+                @if let Some(platform) = &task.platform { " · " (clean(platform, 40).replace('_', " ")) }
+            }
+            @if let Some(wrote) = context::wrote(&shown.context) {
+                div style="font-size:15px;margin-top:4px;font-style:italic" { "“" (wrote) "”" }
+            }
+            div style="font-size:14px;margin-top:4px" { b { "Why: " } (context::why(task, &shown.context, data.now)) }
+            div style=(META) {
+                (context::last_touch(&shown.context, data.now))
+                @if let Some(met) = context::met(&shown.context) { " · " (met) }
             }
             @if let Some(note) = &task.note { div style="font-size:14px;margin-top:2px" { (clean(note, 200)) } }
             @if let Some(link) = task.link.as_deref().and_then(safe_url) {
@@ -61,6 +70,31 @@ fn task(task: &FollowupRow, color: &str, data: &DigestData) -> Markup {
                 div {
                     @for (action, url) in links.task_links(task.id) {
                         a href=(url) style=(BUTTON) { (short_label(action)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn rest_and_backlog(data: &DigestData) -> Markup {
+    html! {
+        @if let Some(rest) = rest_line(data) {
+            p style="font-size:14px;margin:12px 0 4px" { (rest) }
+            p style=(META) {
+                "See them all with " code { "nudged followups" }
+                @if let Some(links) = &data.links {
+                    " or on " a href=(links.tasks_page()) style=(LINK) { "the list of every open task" }
+                }
+                "."
+            }
+        }
+        @if let Some(offer) = absence_offer(data) {
+            div style="background:#fef3c7;border-radius:6px;padding:10px 12px;margin:14px 0;font-size:14px" {
+                (offer)
+                @if let Some(links) = &data.links {
+                    " " a href=(links.skip_older(data.backlog.before)) style=(BUTTON) {
+                        "Skip " (thousands(data.backlog.stale)) " old follow-ups"
                     }
                 }
             }
@@ -91,15 +125,11 @@ pub fn html(data: &DigestData) -> String {
                             }
                         }
                     }
-                    @for (title, tasks) in task_sections(data) {
-                        @if !tasks.is_empty() {
-                            h2 style=(H2) { (title) " (" (tasks.len()) ")" }
-                            @for t in tasks.iter().take(MAX_TASKS_SHOWN) { (task(t, accent(title), data)) }
-                            @if tasks.len() > MAX_TASKS_SHOWN {
-                                p style=(META) { "… and " (tasks.len() - MAX_TASKS_SHOWN) " more: nudged followups lists them all" }
-                            }
-                        }
+                    @if !data.shown.is_empty() {
+                        h2 style=(H2) { (short_list_title(data)) }
+                        @for (n, shown) in data.shown.iter().enumerate() { (task(n + 1, shown, data)) }
                     }
+                    (rest_and_backlog(data))
                     (new_interactions(data))
                     (roi(data))
                     p style="font-size:13px;color:#52525b;margin-top:28px;border-top:1px solid #e4e4e7;padding-top:10px" {
@@ -114,40 +144,25 @@ pub fn html(data: &DigestData) -> String {
 
 fn new_interactions(data: &DigestData) -> Markup {
     html! {
-        h2 style=(H2) { "New since the last digest (" (data.new_count()) ")" }
+        h2 style=(H2) { "New since the last digest (" (thousands(data.new_count())) ")" }
         @if data.new_by_platform.is_empty() {
             p style=(META) { "Nothing new since the last digest." }
         }
-        @for (platform, rows) in &data.new_by_platform {
-            div style="font-weight:600;margin:10px 0 4px" { (clean(platform, 40)) " (" (rows.len()) ")" }
-            @for row in rows.iter().take(MAX_NEW_SHOWN) {
-                div style="margin:0 0 6px;font-size:15px" {
-                    b { (who(row)) } " "
-                    span style=(META) { (row.kind.replace('_', " ")) }
-                    " — " (clean(&row.subject, 160))
-                    @if let Some(link) = row.link.as_deref().and_then(safe_url) {
-                        " " a href=(link) style=(LINK) { "Open" }
-                    }
-                }
-            }
-            @if rows.len() > MAX_NEW_SHOWN {
-                div style=(META) { "… and " (rows.len() - MAX_NEW_SHOWN) " more" }
+        @for (platform, kinds) in &data.new_by_platform {
+            div style="margin:0 0 4px;font-size:15px" {
+                b { (clean(platform, 40).replace('_', " ")) } " " (new_counts(kinds))
             }
         }
         @if !data.noise_by_platform.is_empty() {
-            p style=(META) {
-                "Ignored as noise: "
-                @for (i, (platform, n)) in data.noise_by_platform.iter().enumerate() {
-                    @if i > 0 { ", " }
-                    (clean(platform, 40)) " " (n)
-                }
-            }
+            p style=(META) { "Ignored as noise: " (counts_text(&data.noise_by_platform)) }
         }
     }
 }
 
 fn roi(data: &DigestData) -> Markup {
-    let roi = &data.roi;
+    let Some(roi) = &data.roi else {
+        return html! {};
+    };
     let cell = "padding:4px 6px;border-bottom:1px solid #f4f4f5;text-align:right";
     html! {
         @if !roi.platforms.is_empty() || !roi.silent.is_empty() {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use super::{DigestData, LinkSigner, html, render, schedule};
+use super::{DigestData, DigestOptions, LinkSigner, html, render, schedule};
 use crate::calendar::write_calendar;
 use crate::config::{CalendarStyle, Config, DigestConfig};
 use crate::deliver;
@@ -161,7 +161,7 @@ pub fn prepare(store: &mut Store, config: &Config, now: DateTime<Utc>) -> Result
         .digest
         .as_ref()
         .map_or(chrono_tz::UTC, |d| d.timezone.0);
-    let mut data = DigestData::gather(store, now, tz)?;
+    let mut data = DigestData::gather(store, now, tz, &DigestOptions::from_config(config))?;
     data.links = LinkSigner::for_config(store, config, now)?;
     Ok(data)
 }

@@ -1,22 +1,20 @@
-//! Render a digest as a person reads it: a subject that says what is inside and a plain
-//! text body — replies acted on, due tasks, people to reconnect with, what is new by
-//! platform, the ROI block. Long lists are cut: the digest is read on a phone.
-//! Every outside string goes through [`clean`] so a name cannot add lines of its own.
+//! Render a digest as a person reads it in a minute: a subject that says what is inside
+//! and a plain text body — replies acted on, a short ranked list of follow-ups with their
+//! context, one line counting the rest, the offer to clear an old backlog, what is new by
+//! platform, the ROI block. Every outside string goes through [`clean`] so a name cannot
+//! add lines of its own, and every link through [`safe_url`], which strips tracking.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::DateTime;
 
-use super::DigestData;
-use crate::store::{FollowupRow, InteractionRow, ReplyResult, from_unix};
-
-/// At most this many tasks per section and new items per platform are listed.
-pub const MAX_TASKS_SHOWN: usize = 25;
-pub const MAX_NEW_SHOWN: usize = 15;
+use super::{DigestData, ShownTask, context};
+use crate::store::{ReplyResult, from_unix};
 
 /// What the owner can reply with; shown at the end of both bodies.
 pub const REPLY_HELP: &str = "Reply to this email to act: \"done 3\", \"snooze 3 1w\", \"skip 3\", \
-     \"met Ann Lee at the spring fair\", \"log call Bob\" — one command per line.";
+     \"skip old\", \"met Ann Lee at the spring fair\", \"log call Bob\" — one command per line.";
 
 pub fn subject(data: &DigestData) -> String {
     let day = data.now.with_timezone(&data.tz).format("%a %-d %b");
@@ -25,9 +23,22 @@ pub fn subject(data: &DigestData) -> String {
     let due_part = match due {
         0 => "nothing due".to_string(),
         1 => "1 follow-up due".to_string(),
-        n => format!("{n} follow-ups due"),
+        n => format!("{} follow-ups due", thousands(n)),
     };
-    format!("{due_part}, {new} new — {day}")
+    format!("{due_part}, {} new — {day}", thousands(new))
+}
+
+/// 4988 → "4,988": counts a person reads at a glance.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// One line of outside text: control characters (CR, LF, tabs, escapes) become spaces,
@@ -56,12 +67,14 @@ pub fn clean(text: &str, max: usize) -> String {
     out.trim_end().to_string()
 }
 
-/// A link from a notification, only if it is plain http(s): a `javascript:` or `data:`
-/// URL from a hostile mail never becomes something to tap.
+/// A link from a notification, only if it is plain http(s) — a `javascript:` or `data:`
+/// URL from a hostile mail never becomes something to tap — and without its tracking
+/// parameters.
 pub fn safe_url(link: &str) -> Option<String> {
     let link = clean(link, 2000);
     let lower = link.to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(link)
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        .then(|| crate::classify::links::clean_link(&link))
 }
 
 pub fn when(at: i64, data: &DigestData) -> String {
@@ -76,19 +89,88 @@ pub fn day(at: i64, data: &DigestData) -> String {
         .to_string()
 }
 
-/// Who an interaction was with.
-pub fn who(row: &InteractionRow) -> String {
-    clean(row.contact_name.as_deref().unwrap_or("someone"), 80)
+/// The heading of the short list.
+pub fn short_list_title(data: &DigestData) -> String {
+    let total = data.shown.len() + data.rest.total;
+    if data.rest.total == 0 {
+        "Your follow-ups".to_string()
+    } else {
+        format!(
+            "The {} that matter most, of {} open",
+            data.shown.len(),
+            thousands(total)
+        )
+    }
 }
 
-/// The task sections, in reading order.
-pub fn task_sections(data: &DigestData) -> [(&'static str, &Vec<FollowupRow>); 4] {
-    [
-        ("Overdue", &data.overdue),
-        ("Due today", &data.due_today),
-        ("People to reconnect with", &data.reconnect),
-        ("Coming this week", &data.this_week),
-    ]
+/// "due Tue 17 Nov 22:05 · overdue" for one shown task.
+pub fn due_words(shown: &ShownTask, data: &DigestData) -> String {
+    let mut text = format!("due {}", when(shown.task.due_at, data));
+    if shown.overdue {
+        text.push_str(" · overdue");
+    }
+    text
+}
+
+/// The one line that counts what is not shown, by kind and by platform.
+pub fn rest_line(data: &DigestData) -> Option<String> {
+    let rest = &data.rest;
+    if rest.total == 0 {
+        return None;
+    }
+    let groups: Vec<String> = rest
+        .by_group
+        .iter()
+        .map(|(group, n)| format!("{} {}", thousands(*n), group.plural()))
+        .collect();
+    Some(format!(
+        "And {} more: {}; by platform {}.",
+        thousands(rest.total),
+        groups.join(", "),
+        counts_text(&rest.by_platform)
+    ))
+}
+
+pub fn counts_text(by: &BTreeMap<String, usize>) -> String {
+    by.iter()
+        .map(|(name, n)| format!("{} {}", clean(name, 40).replace('_', " "), thousands(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Where to see every task.
+pub fn see_all(data: &DigestData) -> String {
+    match &data.links {
+        Some(links) => format!(
+            "See them all with `nudged followups`, or on {}",
+            links.tasks_page()
+        ),
+        None => "See them all with `nudged followups`.".to_string(),
+    }
+}
+
+/// Coming back after an absence: the offer to skip the old part of the backlog.
+pub fn absence_offer(data: &DigestData) -> Option<String> {
+    data.backlog.offer().then(|| {
+        format!(
+            "Back after a while? {} follow-ups are more than a week overdue, {} of them more than \
+             {} days. Reply \"skip old\" to skip those {} at once.",
+            thousands(data.backlog.week_overdue),
+            thousands(data.backlog.stale),
+            super::STALE_DAYS,
+            thousands(data.backlog.stale)
+        )
+    })
+}
+
+/// New interactions of one platform: "12 (4 message, 8 comment)".
+pub fn new_counts(kinds: &BTreeMap<String, usize>) -> String {
+    let total: usize = kinds.values().sum();
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|(kind, n)| format!("{n} {}", clean(kind, 40).replace('_', " ")))
+        .collect();
+    format!("{} ({})", thousands(total), parts.join(", "))
 }
 
 pub fn reply_mark(outcome: ReplyResult) -> &'static str {
@@ -99,23 +181,40 @@ pub fn reply_mark(outcome: ReplyResult) -> &'static str {
     }
 }
 
-fn task_line(out: &mut String, task: &FollowupRow, data: &DigestData) {
+fn task_lines(out: &mut String, n: usize, shown: &ShownTask, data: &DigestData) {
+    let task = &shown.task;
+    let platform = task
+        .platform
+        .as_deref()
+        .map(|p| format!(" · {}", clean(p, 40).replace('_', " ")))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "  [{}] {}  (due {})",
-        task.id,
+        "{n:>2}. {}{platform} · {}  [{}]",
         clean(&task.title, 120),
-        when(task.due_at, data)
+        due_words(shown, data),
+        task.id
     );
+    if let Some(wrote) = context::wrote(&shown.context) {
+        let _ = writeln!(out, "    “{wrote}”");
+    }
+    let _ = writeln!(
+        out,
+        "    Why: {}",
+        context::why(task, &shown.context, data.now)
+    );
+    let mut known = vec![context::last_touch(&shown.context, data.now)];
+    known.extend(context::met(&shown.context));
+    let _ = writeln!(out, "    Context: {}", known.join(" · "));
     if let Some(note) = &task.note {
-        let _ = writeln!(out, "       {}", clean(note, 200));
+        let _ = writeln!(out, "    Note: {}", clean(note, 200));
     }
     if let Some(link) = task.link.as_deref().and_then(safe_url) {
-        let _ = writeln!(out, "       {link}");
+        let _ = writeln!(out, "    Open: {link}");
     }
     if let Some(links) = &data.links {
         for (action, url) in links.task_links(task.id) {
-            let _ = writeln!(out, "       {:<14} {url}", format!("{}:", action.label()));
+            let _ = writeln!(out, "    {:<14} {url}", format!("{}:", action.label()));
         }
     }
 }
@@ -137,19 +236,23 @@ pub fn text(data: &DigestData) -> String {
         }
         out.push('\n');
     }
-    for (title, tasks) in task_sections(data) {
-        if tasks.is_empty() {
-            continue;
+    if !data.shown.is_empty() {
+        let _ = writeln!(out, "{}\n", short_list_title(data));
+        for (n, shown) in data.shown.iter().enumerate() {
+            task_lines(&mut out, n + 1, shown, data);
+            out.push('\n');
         }
-        let _ = writeln!(out, "{title} ({})", tasks.len());
-        for task in tasks.iter().take(MAX_TASKS_SHOWN) {
-            task_line(&mut out, task, data);
-        }
-        if tasks.len() > MAX_TASKS_SHOWN {
+    }
+    if let Some(rest) = rest_line(data) {
+        let _ = writeln!(out, "{rest}\n{}\n", see_all(data));
+    }
+    if let Some(offer) = absence_offer(data) {
+        let _ = writeln!(out, "{offer}");
+        if let Some(links) = &data.links {
             let _ = writeln!(
                 out,
-                "  … and {} more: `nudged followups` lists them all",
-                tasks.len() - MAX_TASKS_SHOWN
+                "Or skip them here: {}",
+                links.skip_older(data.backlog.before)
             );
         }
         out.push('\n');
@@ -164,38 +267,33 @@ fn new_interactions(out: &mut String, data: &DigestData) {
     if data.new_by_platform.is_empty() {
         let _ = writeln!(out, "Nothing new since the last digest.");
     } else {
-        let _ = writeln!(out, "New since the last digest");
-        for (platform, rows) in &data.new_by_platform {
-            let _ = writeln!(out, "  {} ({})", clean(platform, 40), rows.len());
-            for row in rows.iter().take(MAX_NEW_SHOWN) {
-                let _ = writeln!(
-                    out,
-                    "    - {}: {} — {}",
-                    who(row),
-                    row.kind.replace('_', " "),
-                    clean(&row.subject, 160)
-                );
-                if let Some(link) = row.link.as_deref().and_then(safe_url) {
-                    let _ = writeln!(out, "      {link}");
-                }
-            }
-            if rows.len() > MAX_NEW_SHOWN {
-                let _ = writeln!(out, "    … and {} more", rows.len() - MAX_NEW_SHOWN);
-            }
+        let _ = writeln!(
+            out,
+            "New since the last digest ({})",
+            thousands(data.new_count())
+        );
+        for (platform, kinds) in &data.new_by_platform {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                clean(platform, 40).replace('_', " "),
+                new_counts(kinds)
+            );
         }
     }
     if !data.noise_by_platform.is_empty() {
-        let noise: Vec<String> = data
-            .noise_by_platform
-            .iter()
-            .map(|(platform, n)| format!("{} {n}", clean(platform, 40)))
-            .collect();
-        let _ = writeln!(out, "Ignored as noise: {}", noise.join(", "));
+        let _ = writeln!(
+            out,
+            "Ignored as noise: {}",
+            counts_text(&data.noise_by_platform)
+        );
     }
 }
 
 fn roi_block(out: &mut String, data: &DigestData) {
-    let roi = &data.roi;
+    let Some(roi) = &data.roi else {
+        return;
+    };
     if roi.platforms.is_empty() && roi.silent.is_empty() {
         return;
     }
@@ -234,6 +332,13 @@ mod tests {
         assert_eq!(clean("ééééé", 3), "ééé…");
         assert_eq!(clean("", 3), "");
         assert_eq!(safe_url("javascript:alert(1)"), None);
+        assert_eq!(
+            safe_url("https://www.linkedin.com/in/ann?trk=x&midToken=y").as_deref(),
+            Some("https://www.linkedin.com/in/ann")
+        );
+        assert_eq!(thousands(4988), "4,988");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(
             safe_url("HTTPS://x.example/a").as_deref(),
             Some("HTTPS://x.example/a")

@@ -1,5 +1,5 @@
 //! Replies that act: the owner answers a digest with one command per line ("done 3",
-//! "snooze 2 1w", "skip 4", "met Ann Lee at the spring fair", "log call Bob") and nudged,
+//! "snooze 2 1w", "skip 4", "skip old", "met Ann Lee at the spring fair", "log call Bob") and nudged,
 //! reading the inbox, applies them. Only a reply to a digest in the outbox, from
 //! `digest.to`, vouched for by a trusted server (or `trust_owner_replies_unverified`) is
 //! obeyed. Quoted text is ignored; every command's result, unknown ones included, is
@@ -25,6 +25,9 @@ const MAX_LINE_CHARS: usize = 300;
 pub enum Command {
     Done(i64),
     Skip(i64),
+    /// Skip every pending task more than [`super::STALE_DAYS`] overdue: back after an
+    /// absence, the old backlog goes in one line.
+    SkipOld,
     Snooze(i64, HumanDuration),
     Met {
         name: String,
@@ -88,6 +91,13 @@ fn parse_line(line: &str) -> Vec<Command> {
     match verb.as_str() {
         "done" => ids(&words[1..])
             .map_or_else(unknown, |ids| ids.into_iter().map(Command::Done).collect()),
+        "skip" if words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("old")) => {
+            if words.len() == 2 {
+                vec![Command::SkipOld]
+            } else {
+                unknown()
+            }
+        }
         "skip" => ids(&words[1..])
             .map_or_else(unknown, |ids| ids.into_iter().map(Command::Skip).collect()),
         "snooze" => {
@@ -313,6 +323,15 @@ fn apply(
                 } else {
                     format!("\"{title}\" was already {}", before.as_str())
                 })
+            })
+        }
+        Command::SkipOld => {
+            let before = now - chrono::Duration::days(super::STALE_DAYS);
+            digest_queries::skip_due_before(tx, before.timestamp(), now.timestamp()).map(|n| {
+                format!(
+                    "skipped {n} follow-up(s) more than {} days overdue",
+                    super::STALE_DAYS
+                )
             })
         }
         Command::Snooze(id, duration) => {

@@ -1,26 +1,44 @@
-//! What the digest reads beyond tasks: interactions since the last digest, per-platform
-//! activity for the ROI and "gone silent" blocks, the sender lease, and the results of
-//! commands the owner sent by replying to a digest.
+//! What the digest reads: light rows of every pending task for ranking, the full rows and
+//! context (what they wrote, last touch, how you met) of the few it shows, interactions
+//! since the last digest, the sender lease, and the results of commands the owner sent by replying to a digest.
 
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use super::InteractionRow;
+use super::FollowupRow;
 
-/// One platform's figures over a window (the ROI block) and its latest sign of life.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PlatformActivity {
+/// What ranking reads of one pending task: no text, so 5,000 of them cost little.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskSketch {
+    pub id: i64,
+    pub rule: String,
+    pub due_at: i64,
+    pub tier: String,
+    pub platform: Option<String>,
+}
+
+/// One interaction as context: when, where, what kind, and what it said.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Touch {
+    pub occurred_at: i64,
     pub platform: String,
-    /// Social interactions (noise left out) in the window.
-    pub interactions: i64,
-    /// Distinct people behind them.
-    pub people: i64,
-    /// Tasks from this platform closed as done / left to expire in the window.
-    pub tasks_done: i64,
-    pub tasks_expired: i64,
-    /// Latest social interaction within the look-back, if any.
-    pub last_at: Option<i64>,
+    pub kind: String,
+    pub subject: String,
+    pub snippet: String,
+}
+
+/// What the digest says around one task it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskContext {
+    /// The interaction the task answers.
+    pub cause: Option<Touch>,
+    /// The person's latest other interaction.
+    pub last_touch: Option<Touch>,
+    /// Their latest `met` entry (subject "Met … at PLACE", note in the snippet).
+    pub met: Option<Touch>,
+    /// The note kept on the contact.
+    pub contact_note: Option<String>,
 }
 
 /// What one reply command did.
@@ -59,18 +77,157 @@ pub struct ReplyResultRow {
     pub received_at: i64,
 }
 
-const NOT_SOCIAL: &str = "('noise', 'unknown_template', 'none')";
+pub(super) const NOT_SOCIAL: &str = "('noise', 'unknown_template', 'none')";
+
+const TOUCH: &str = "SELECT occurred_at, platform, kind, subject, snippet FROM interaction";
+
+fn touch(r: &rusqlite::Row<'_>) -> rusqlite::Result<Touch> {
+    Ok(Touch {
+        occurred_at: r.get(0)?,
+        platform: r.get(1)?,
+        kind: r.get(2)?,
+        subject: r.get(3)?,
+        snippet: r.get(4)?,
+    })
+}
 
 impl super::Store {
-    /// Interactions with an id above `after`, by platform then time.
-    pub fn interactions_after(&self, after: i64) -> Result<Vec<InteractionRow>> {
-        let sql = format!(
-            "{} WHERE i.id > ?1 ORDER BY i.platform, i.occurred_at, i.id",
-            super::interactions::SELECT
-        );
-        let mut stmt = self.read().prepare_cached(&sql)?;
+    /// Every open or snoozed task due by `due_by`, as light rows for ranking.
+    pub fn pending_sketches(&self, due_by: i64) -> Result<Vec<TaskSketch>> {
+        let mut stmt = self.read().prepare_cached(
+            "SELECT f.id, f.rule, f.due_at, c.tier, f.platform
+             FROM followup f JOIN contact c ON c.id = f.contact_id
+             WHERE f.status IN ('open', 'snoozed') AND f.due_at <= ?1",
+        )?;
         let rows = stmt
-            .query_map([after], super::interactions::from_row)?
+            .query_map([due_by], |r| {
+                Ok(TaskSketch {
+                    id: r.get(0)?,
+                    rule: r.get(1)?,
+                    due_at: r.get(2)?,
+                    tier: r.get(3)?,
+                    platform: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The full rows of `ids`, in that order (ids that vanished are left out).
+    pub fn followups_by_id(&self, ids: &[i64]) -> Result<Vec<FollowupRow>> {
+        let sql = format!("{} WHERE f.id = ?1", super::followups::SELECT);
+        let mut stmt = self.read().prepare_cached(&sql)?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = stmt
+                .query_row([id], super::followups::from_row)
+                .optional()?
+            {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// What the digest says around `task`: each a lookup on the person's
+    /// (contact_id, occurred_at, kind) index.
+    pub fn task_context(&self, task: &FollowupRow) -> Result<TaskContext> {
+        let conn = self.read();
+        let cause = match task.interaction_id {
+            Some(id) => conn
+                .prepare_cached(&format!("{TOUCH} WHERE id = ?1"))?
+                .query_row([id], touch)
+                .optional()?,
+            None => None,
+        };
+        let last_touch = conn
+            .prepare_cached(&format!(
+                "{TOUCH} WHERE contact_id = ?1 AND id IS NOT ?2 AND kind NOT IN {NOT_SOCIAL}
+                 ORDER BY occurred_at DESC LIMIT 1"
+            ))?
+            .query_row(params![task.contact_id, task.interaction_id], touch)
+            .optional()?;
+        let met = conn
+            .prepare_cached(&format!(
+                "{TOUCH} WHERE contact_id = ?1 AND kind = 'met' ORDER BY occurred_at DESC LIMIT 1"
+            ))?
+            .query_row([task.contact_id], touch)
+            .optional()?;
+        let contact_note = conn
+            .prepare_cached("SELECT note FROM contact WHERE id = ?1")?
+            .query_row([task.contact_id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten()
+            .filter(|n| !n.trim().is_empty());
+        Ok(TaskContext {
+            cause,
+            last_touch,
+            met,
+            contact_note,
+        })
+    }
+
+    /// Skip every open or snoozed task due before `before`: coming back after an
+    /// absence, one command clears the old backlog. Returns how many.
+    pub fn skip_pending_due_before(&mut self, before: i64, now: i64) -> Result<usize> {
+        self.write(|tx| skip_due_before(tx, before, now))
+    }
+
+    /// How many open or snoozed tasks are due before `before` (index only).
+    pub fn count_pending_due_before(&self, before: i64) -> Result<usize> {
+        let n: i64 = self.read().query_row(
+            "SELECT COUNT(*) FROM followup WHERE status IN ('open', 'snoozed') AND due_at < ?1",
+            [before],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// The signed "skip everything older" link, acting at most once: `None` when this
+    /// link (named by its signature) acted before, else how many tasks it skipped.
+    pub fn skip_older_once(
+        &mut self,
+        signature: &str,
+        before: i64,
+        now: i64,
+    ) -> Result<Option<usize>> {
+        self.write(|tx| {
+            let used = tx
+                .query_row(
+                    "SELECT 1 FROM action_link_used WHERE signature = ?1",
+                    [signature],
+                    |_| Ok(()),
+                )
+                .optional()?;
+            if used.is_some() {
+                return Ok(None);
+            }
+            let skipped = skip_due_before(tx, before, now)?;
+            tx.execute(
+                "INSERT INTO action_link_used (signature, followup_id, action, used_at)
+                 VALUES (?1, 0, 'skip-older', ?2)",
+                params![signature, now],
+            )?;
+            Ok(Some(skipped))
+        })
+    }
+
+    /// Interactions with an id above `after`, counted by platform and kind, each with the
+    /// newest id it holds (the next digest starts after it).
+    pub fn new_interaction_counts(&self, after: i64) -> Result<Vec<(String, String, usize, i64)>> {
+        let mut stmt = self.read().prepare_cached(
+            "SELECT platform, kind, COUNT(*), MAX(id) FROM interaction WHERE id > ?1
+             GROUP BY platform, kind ORDER BY platform, kind",
+        )?;
+        let rows = stmt
+            .query_map([after], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get::<_, i64>(2)? as usize,
+                    r.get(3)?,
+                ))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -81,93 +238,6 @@ impl super::Store {
             .query_row("SELECT COALESCE(MAX(id), 0) FROM interaction", [], |r| {
                 r.get(0)
             })?)
-    }
-
-    /// Per platform: interactions, people and closed tasks since `window_start`, and the
-    /// latest interaction since `lookback_start` (earlier than the window), so platforms
-    /// that went quiet inside the look-back still show up.
-    pub fn platform_activity(
-        &self,
-        window_start: i64,
-        lookback_start: i64,
-    ) -> Result<Vec<PlatformActivity>> {
-        let conn = self.read();
-        // Counting distinct people is the costly part, so it only runs over the window;
-        // the rest of the look-back only needs each platform's latest interaction. Both
-        // are range scans over the covering index (occurred_at, platform, kind, contact_id).
-        let window_sql = format!(
-            "SELECT platform, COUNT(*), COUNT(DISTINCT contact_id), MAX(occurred_at)
-             FROM interaction
-             WHERE occurred_at >= ?1 AND kind NOT IN {NOT_SOCIAL}
-             GROUP BY platform ORDER BY platform"
-        );
-        let mut stmt = conn.prepare_cached(&window_sql)?;
-        let mut rows: Vec<PlatformActivity> = stmt
-            .query_map(params![window_start], |r| {
-                Ok(PlatformActivity {
-                    platform: r.get(0)?,
-                    interactions: r.get(1)?,
-                    people: r.get(2)?,
-                    last_at: r.get(3)?,
-                    ..PlatformActivity::default()
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let earlier_sql = format!(
-            "SELECT platform, MAX(occurred_at)
-             FROM interaction
-             WHERE occurred_at >= ?1 AND occurred_at < ?2 AND kind NOT IN {NOT_SOCIAL}
-             GROUP BY platform"
-        );
-        let mut earlier = conn.prepare_cached(&earlier_sql)?;
-        let quiet = earlier.query_map(params![lookback_start, window_start], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
-        })?;
-        for row in quiet {
-            let (platform, last_at) = row?;
-            if let Err(at) = rows.binary_search_by(|p| p.platform.as_str().cmp(&platform)) {
-                rows.insert(
-                    at,
-                    PlatformActivity {
-                        platform,
-                        last_at,
-                        ..PlatformActivity::default()
-                    },
-                );
-            }
-        }
-        let mut tasks = conn.prepare_cached(
-            "SELECT i.platform, SUM(f.status = 'done'), SUM(f.status = 'expired')
-             FROM followup f JOIN interaction i ON i.id = f.interaction_id
-             WHERE f.status IN ('done', 'expired') AND f.resolved_at >= ?1
-             GROUP BY i.platform",
-        )?;
-        let closed = tasks.query_map([window_start], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in closed {
-            let (platform, done, expired) = row?;
-            let at = match rows.binary_search_by(|p| p.platform.as_str().cmp(&platform)) {
-                Ok(at) => at,
-                Err(at) => {
-                    rows.insert(
-                        at,
-                        PlatformActivity {
-                            platform,
-                            ..PlatformActivity::default()
-                        },
-                    );
-                    at
-                }
-            };
-            rows[at].tasks_done = done;
-            rows[at].tasks_expired = expired;
-        }
-        Ok(rows)
     }
 
     /// Take (or renew) the named lease until `expires_at`. False when another holder has
@@ -219,6 +289,17 @@ impl super::Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+}
+
+/// [`super::Store::skip_pending_due_before`] inside a caller's transaction (a reply
+/// command, a signed link).
+pub(crate) fn skip_due_before(tx: &Transaction<'_>, before: i64, now: i64) -> Result<usize> {
+    Ok(tx.execute(
+        "UPDATE followup SET status = 'skipped', resolved_at = ?2, updated_at = ?2,
+                sequence = sequence + 1
+         WHERE status IN ('open', 'snoozed') AND due_at < ?1",
+        params![before, now],
+    )?)
 }
 
 /// The Message-ID (angle brackets included) of the digest among `ids`, if any is one.

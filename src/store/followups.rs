@@ -86,8 +86,9 @@ pub struct FollowupRow {
 pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Result<bool> {
     let added = tx.execute(
         "INSERT INTO followup (contact_id, interaction_id, plan_key, rule, title, note, due_at,
-                               created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                               created_at, updated_at, platform)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8,
+                 (SELECT i.platform FROM interaction i WHERE i.id = ?2))
          ON CONFLICT (plan_key) DO NOTHING",
         params![
             new.contact_id,
@@ -103,12 +104,12 @@ pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Resul
     Ok(added == 1)
 }
 
-const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
+pub(super) const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
         f.rule, f.title, f.note, f.due_at, f.status, f.resolved_at, f.sequence, f.created_at, f.updated_at, f.closed_by
      FROM followup f JOIN contact c ON c.id = f.contact_id
      LEFT JOIN interaction i ON i.id = f.interaction_id";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
+pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
     Ok(FollowupRow {
         id: r.get(0)?,
         contact_id: r.get(1)?,
@@ -223,16 +224,23 @@ impl super::Store {
         })
     }
 
-    /// What a calendar feed shows: pending tasks, and tasks closed at or after
-    /// `closed_since` (so task apps can tick them off), soonest due first.
-    pub fn feed_followups(&self, closed_since: i64) -> Result<Vec<FollowupRow>> {
+    /// What a calendar feed may show: tasks due between `due_from` and `due_to` that
+    /// are pending, or closed at or after `closed_since` (so task apps tick them off),
+    /// soonest due first. The caller ranks and caps them.
+    pub fn feed_followups(
+        &self,
+        closed_since: i64,
+        due_from: i64,
+        due_to: i64,
+    ) -> Result<Vec<FollowupRow>> {
         let sql = format!(
-            "{SELECT} WHERE f.status IN ('open', 'snoozed') OR f.resolved_at >= ?1
+            "{SELECT} WHERE f.due_at BETWEEN ?2 AND ?3
+               AND (f.status IN ('open', 'snoozed') OR f.resolved_at >= ?1)
              ORDER BY f.due_at, f.id"
         );
         let mut stmt = self.read().prepare(&sql)?;
         let rows = stmt
-            .query_map([closed_since], from_row)?
+            .query_map([closed_since, due_from, due_to], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

@@ -6,6 +6,7 @@
 //! The daemon reaches it through [`Db`]: one writer thread and a few read-only
 //! connections; CLI commands open a `Store` of their own for one short command.
 
+mod activity;
 pub(crate) mod contacts;
 mod db;
 pub(crate) mod digest_queries;
@@ -26,11 +27,12 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
+pub use activity::PlatformActivity;
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
 pub use db::Db;
-pub use digest_queries::{PlatformActivity, ReplyResult, ReplyResultRow};
+pub use digest_queries::{ReplyResult, ReplyResultRow, TaskContext, TaskSketch, Touch};
 pub use digests::{DigestRow, DigestStatus};
 pub use followups::{FollowupRow, FollowupStatus, NewFollowup};
 pub use imports::{ImportOutcome, ImportReport, ImportedContact};

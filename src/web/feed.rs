@@ -1,5 +1,6 @@
 //! The calendar subscription feed: `/feed/TOKEN.ics` (events) and
-//! `/feed/TOKEN/todo.ics` (to-dos). Calendar clients poll every few minutes, so a request
+//! `/feed/TOKEN/todo.ics` (to-dos), covering tasks due from 14 days ago to 60 days ahead,
+//! the `[web] feed_max` most important. Calendar clients poll every few minutes, so a request
 //! never touches the database: a background task renders both calendars whenever the
 //! database changes and requests only read the latest rendering. The daemon's own
 //! commits wake it through the writer's commit counter; another process (`nudged done`
@@ -34,6 +35,21 @@ const OTHER_WRITERS_EVERY: Duration = Duration::from_millis(300);
 
 /// How long finished tasks stay in the to-do feed, so task apps see them completed.
 const KEEP_FINISHED_DAYS: i64 = 14;
+
+/// The feed covers tasks due from this many days ago …
+const WINDOW_PAST_DAYS: i64 = 14;
+/// … to this many days ahead: a calendar for what comes next, not the whole backlog.
+const WINDOW_AHEAD_DAYS: i64 = 60;
+
+/// The due window of a feed rendered at `now`, in whole UTC days so it moves once a day
+/// (and the ETag stays put in between).
+fn window(now: DateTime<Utc>) -> (i64, i64) {
+    let day_start = now.timestamp().div_euclid(86_400) * 86_400;
+    (
+        day_start - WINDOW_PAST_DAYS * 86_400,
+        day_start + (WINDOW_AHEAD_DAYS + 1) * 86_400,
+    )
+}
 
 /// What subscribers are told about polling (REFRESH-INTERVAL).
 const REFRESH: chrono::Duration = chrono::Duration::minutes(15);
@@ -116,6 +132,7 @@ fn data_version(watcher: &Store) -> Result<i64> {
 }
 
 async fn keep_fresh(mut fresh: Freshness, mut seen: i64, mut items: ItemCache) {
+    let mut seen_window = window(fresh.clock.now());
     loop {
         tokio::select! {
             changed = fresh.commits.changed() => {
@@ -125,8 +142,10 @@ async fn keep_fresh(mut fresh: Freshness, mut seen: i64, mut items: ItemCache) {
             }
             _ = fresh.poke.notified() => {}
             _ = tokio::time::sleep(OTHER_WRITERS_EVERY) => {
+                // A new day moves the window even when nothing in the database changed.
+                let moved = window(fresh.clock.now()) != seen_window;
                 match data_version(&fresh.watcher) {
-                    Ok(version) if version == seen => continue,
+                    Ok(version) if version == seen && !moved => continue,
                     Ok(_) => {}
                     Err(err) => {
                         tracing::warn!("feed: cannot check the database for changes: {err:#}");
@@ -140,6 +159,7 @@ async fn keep_fresh(mut fresh: Freshness, mut seen: i64, mut items: ItemCache) {
         if let Ok(version) = data_version(&fresh.watcher) {
             seen = version;
         }
+        seen_window = window(fresh.clock.now());
         match load_and_render(&fresh.store, &fresh.config, fresh.clock, items).await {
             Ok((snapshot, kept)) => {
                 items = kept;
@@ -163,18 +183,22 @@ async fn load_and_render(
     clock: Clock,
     mut items: ItemCache,
 ) -> Result<(FeedSnapshot, ItemCache)> {
-    let since = (clock.now() - chrono::Duration::days(KEEP_FINISHED_DAYS)).timestamp();
+    let now = clock.now();
+    let since = (now - chrono::Duration::days(KEEP_FINISHED_DAYS)).timestamp();
+    let (due_from, due_to) = window(now);
     let (token, tasks, last_change) = store
         .read(move |s| {
             Ok((
                 token::stored_hash(s)?,
-                s.feed_followups(since)?,
+                s.feed_followups(since, due_from, due_to)?,
                 s.last_followup_change()?,
             ))
         })
         .await?;
     let config = config.clone();
+    let feed_max = config.web.as_ref().map_or(200, |w| w.feed_max);
     let (snapshot, items) = tokio::task::spawn_blocking(move || {
+        let tasks = crate::digest::rank::feed_order(tasks, now.timestamp(), feed_max);
         let (events, todos) = items.render(&tasks, &config);
         let snapshot = FeedSnapshot {
             token,
@@ -403,10 +427,10 @@ mod tests {
             store.insert_followup(&new, 1).unwrap();
         }
         let mut kept = ItemCache::default();
-        let before = kept.render(&store.feed_followups(0).unwrap(), &config);
+        let before = kept.render(&store.feed_followups(0, 0, i64::MAX).unwrap(), &config);
         let first = store.pending_followups(None).unwrap()[0].id;
         store.snooze_followup(first, 1_950_000_000, 2).unwrap();
-        let tasks = store.feed_followups(0).unwrap();
+        let tasks = store.feed_followups(0, 0, i64::MAX).unwrap();
         let incremental = kept.render(&tasks, &config);
         let fresh = ItemCache::default().render(&tasks, &config);
         assert_ne!(before, incremental);

@@ -1,7 +1,9 @@
-//! One-click action links: `/a/{action}/{task}/{expires}/{signature}`, signed with an
-//! HMAC key in a 0600 file beside the database (created on first use; not in the
-//! database, so a backup or a copied database cannot forge links), so a link cannot be
-//! forged or stretched past its expiry. The digest writes them; the web server checks them.
+//! One-click action links: `/a/{action}/{task}/{expires}/{signature}`, and signed pages
+//! `/p/{page}/{value}/{expires}/{signature}` (every open task; skip the old backlog),
+//! signed with an HMAC key in a 0600 file beside the database (created on first use; not
+//! in the database, so a backup or a copied database cannot forge links), so a link
+//! cannot be forged or stretched past its expiry. The digest writes them; the web server
+//! checks them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -242,6 +244,70 @@ pub fn task_links(
         .collect()
 }
 
+/// A signed page: what it shows or does, and what its number means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// Every open task with its buttons (the number is unused, 0).
+    Tasks,
+    /// Skip every pending task due before the number (unix seconds), fixed when the
+    /// digest was written so a later click skips no newer task.
+    SkipOlder,
+}
+
+impl Page {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Page::Tasks => "tasks",
+            Page::SkipOlder => "skip-older",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Page> {
+        [Page::Tasks, Page::SkipOlder]
+            .into_iter()
+            .find(|p| p.as_str() == text)
+    }
+}
+
+fn page_mac(key: &[u8], page: Page, value: i64, expires: i64) -> Hmac<Sha256> {
+    // A key of any length is accepted by HMAC, so this cannot fail. The "page:" prefix
+    // keeps these signatures apart from action links' ("done|7|…").
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(format!("page:{}|{value}|{expires}", page.as_str()).as_bytes());
+    mac
+}
+
+/// The path of a signed page.
+pub fn sign_page_path(key: &[u8], page: Page, value: i64, expires: DateTime<Utc>) -> String {
+    let expires = expires.timestamp();
+    let sig = URL_SAFE_NO_PAD.encode(page_mac(key, page, value, expires).finalize().into_bytes());
+    format!("/p/{}/{value}/{expires}/{sig}", page.as_str())
+}
+
+/// Check a signed page link's parts; the signature is compared in constant time.
+pub fn verify_page(
+    key: &[u8],
+    page: &str,
+    value: &str,
+    expires: &str,
+    sig: &str,
+    now: DateTime<Utc>,
+) -> Result<(Page, i64), LinkError> {
+    let page = Page::parse(page).ok_or(LinkError::Malformed)?;
+    let value: i64 = value.parse().map_err(|_| LinkError::Malformed)?;
+    let expires: i64 = expires.parse().map_err(|_| LinkError::Malformed)?;
+    let given = URL_SAFE_NO_PAD
+        .decode(sig)
+        .map_err(|_| LinkError::Malformed)?;
+    page_mac(key, page, value, expires)
+        .verify_slice(&given)
+        .map_err(|_| LinkError::BadSignature)?;
+    if now.timestamp() > expires {
+        return Err(LinkError::Expired);
+    }
+    Ok((page, value))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkError {
     Malformed,
@@ -339,6 +405,46 @@ mod tests {
         std::fs::write(&path, "not hex\n").unwrap();
         let err = signing_key(&mut store).unwrap_err().to_string();
         assert!(err.contains("links --rotate"), "{err}");
+    }
+
+    #[test]
+    fn page_links_verify_and_are_not_action_links() {
+        let key = [7u8; 32];
+        let now = Utc::now();
+        let path = sign_page_path(
+            &key,
+            Page::SkipOlder,
+            1_700_000_000,
+            now + Duration::days(14),
+        );
+        let parts: Vec<&str> = path.trim_start_matches("/p/").split('/').collect();
+        assert_eq!(
+            verify_page(&key, parts[0], parts[1], parts[2], parts[3], now),
+            Ok((Page::SkipOlder, 1_700_000_000))
+        );
+        assert_eq!(
+            verify_page(&key, parts[0], "1800000000", parts[2], parts[3], now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            verify_page(&key, "tasks", parts[1], parts[2], parts[3], now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            verify(&key, "skip", parts[1], parts[2], parts[3], now),
+            Err(LinkError::BadSignature)
+        );
+        assert_eq!(
+            verify_page(
+                &key,
+                parts[0],
+                parts[1],
+                parts[2],
+                parts[3],
+                now + Duration::days(15)
+            ),
+            Err(LinkError::Expired)
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The few HTML pages the server shows: confirm an action, say what happened, refuse a
-//! bad link. Written with `maud`, which escapes every interpolated string, so a task
+//! bad link, list every open task with its buttons, offer to skip an old backlog. Written with `maud`, which escapes every interpolated string, so a task
 //! title like `<script>` is shown, never run. One inline stylesheet, allowed by its hash
 //! in the Content-Security-Policy; no script, no external asset, readable on a phone.
 
@@ -21,6 +21,8 @@ padding:1em;color:#222;background:#fff}h1{font-size:1.3em}\
 .muted{color:#666;font-size:.9em}\
 button{font:inherit;width:100%;padding:.8em;margin-top:1em;border:0;border-radius:.4em;\
 background:#1a5fb4;color:#fff}\
+ol.tasks{padding-left:1.4em}ol.tasks li{margin:0 0 .7em;overflow-wrap:anywhere}\
+form.inline{display:inline}form.inline button{width:auto;padding:.25em .6em;margin:.2em .3em 0 0;font-size:.85em}\
 @media (prefers-color-scheme:dark){body{color:#eee;background:#111}.muted{color:#aaa}}";
 
 /// Only our own stylesheet may apply, nothing may load, forms post only back here, and
@@ -104,6 +106,66 @@ pub fn result(headline: &str, task: &FollowupRow, due: &str, detail: &str) -> Re
             p { (detail) }
         },
     )
+}
+
+/// One row of the task list: the task, its due text, and its button paths.
+pub struct ListedTask {
+    pub task: FollowupRow,
+    pub due: String,
+    pub buttons: Vec<(Action, String)>,
+}
+
+/// Every open task, each with done / snooze / skip buttons that POST to signed links.
+pub fn task_list(tasks: &[ListedTask]) -> Response {
+    let title = format!("{} open follow-ups", tasks.len());
+    page(
+        StatusCode::OK,
+        &title,
+        html! {
+            p.muted { "Soonest due first. Each button acts once." }
+            ol.tasks {
+                @for listed in tasks {
+                    li {
+                        strong { (listed.task.title) }
+                        br;
+                        span.muted {
+                            "Due " (listed.due)
+                            @if let Some(platform) = &listed.task.platform { " · " (platform) }
+                            " · #" (listed.task.id)
+                        }
+                        br;
+                        @for (action, path) in &listed.buttons {
+                            form.inline method="post" action=(path) {
+                                button type="submit" { (action.label()) }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What a GET of the "skip everything older" link shows: the count and one button.
+pub fn confirm_skip_older(count: usize, before: &str, post_to: &str) -> Response {
+    page(
+        StatusCode::OK,
+        "Skip the old backlog?",
+        html! {
+            p { (count) " open follow-ups were due before " (before) "." }
+            @if count > 0 {
+                form method="post" action=(post_to) {
+                    button type="submit" { "Skip these " (count) }
+                }
+                p.muted { "Nothing happens until you press the button. Newer tasks stay." }
+            }
+        },
+    )
+}
+
+/// A plain page saying what happened.
+pub fn notice(headline: &str, detail: &str) -> Response {
+    page(StatusCode::OK, headline, html! { p { (detail) } })
 }
 
 /// A plain refusal: expired, tampered or unknown links, unknown tasks.

@@ -75,6 +75,10 @@ pub fn router(state: WebState) -> Router {
             "/a/{action}/{task}/{expires}/{signature}",
             get(actions::confirm).post(actions::act),
         )
+        .route(
+            "/p/{page}/{value}/{expires}/{signature}",
+            get(actions::page_view).post(actions::page_act),
+        )
         .fallback(|| async { feed::not_found() })
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -142,14 +142,14 @@ pub fn python_check(message: &Path, html_out: &Path, ics_out: &Path) -> serde_js
     serde_json::from_slice(&out.stdout).expect("check_digest.py prints JSON")
 }
 
-/// Render `html` in headless Chromium at phone width; returns the PNG path.
-pub fn screenshot(html: &Path, dir: &Path) -> PathBuf {
+/// Render `html` in headless Chromium in a `width` × `height` window; returns the PNG path.
+pub fn screenshot(html: &Path, dir: &Path, width: u32, height: u32) -> PathBuf {
     let chromium = Path::new("/usr/bin/chromium");
     assert!(
         chromium.exists(),
         "/usr/bin/chromium missing; run scripts/install-test-deps.sh"
     );
-    let png = dir.join("digest.png");
+    let png = dir.join(format!("digest-{width}.png"));
     let profile = tempfile::tempdir().expect("chromium profile dir");
     let out = Command::new(chromium)
         .args([
@@ -163,7 +163,7 @@ pub fn screenshot(html: &Path, dir: &Path) -> PathBuf {
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=420,900")
+        .arg(format!("--window-size={width},{height}"))
         .arg(format!("file://{}", html.display()))
         .output()
         .expect("run chromium");
@@ -175,18 +175,93 @@ pub fn screenshot(html: &Path, dir: &Path) -> PathBuf {
     png
 }
 
-/// Width, height and how many pixels are not (near) white.
-pub fn png_ink(png: &Path) -> (u32, u32, usize) {
+/// Width, height and luminance (0–255) of every pixel, row by row.
+pub fn png_luma(png: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(BufReader::new(std::fs::File::open(png).expect("open png")));
     let mut reader = decoder.read_info().expect("png header");
     let mut buf = vec![0; reader.output_buffer_size().expect("png size")];
     let info = reader.next_frame(&mut buf).expect("png frame");
+    assert_eq!(info.bit_depth, png::BitDepth::Eight, "{}", png.display());
     let channels = info.color_type.samples();
-    let ink = buf[..info.buffer_size()]
+    let luma = buf[..info.buffer_size()]
         .chunks(channels)
-        .filter(|px| px.iter().take(3).any(|&c| c < 235))
-        .count();
-    (info.width, info.height, ink)
+        .map(|px| match px {
+            [r, g, b, ..] => ((*r as u32 * 299 + *g as u32 * 587 + *b as u32 * 114) / 1000) as u8,
+            [gray, ..] => *gray,
+            [] => 255,
+        })
+        .collect();
+    (info.width, info.height, luma)
+}
+
+/// Width, height and how many pixels are not (near) white.
+pub fn png_ink(png: &Path) -> (u32, u32, usize) {
+    let (width, height, luma) = png_luma(png);
+    (width, height, luma.iter().filter(|&&l| l < 235).count())
+}
+
+/// Side of the square blocks screenshots are compared in: glyph edges that anti-alias a
+/// little differently average out inside a block, a moved line or a new box does not.
+const GOLDEN_BLOCK: u32 = 8;
+/// A block differs when its mean luminance moved by more than this …
+const GOLDEN_BLOCK_DELTA: f64 = 24.0;
+/// … and the screenshot matches while at most this share of blocks differ.
+const GOLDEN_MAX_DIFFERING: f64 = 0.01;
+
+/// Compare a screenshot with `tests/golden/NAME` within the tolerance above. With
+/// `NUDGED_UPDATE_GOLDEN=1` the screenshot becomes the new golden (review the image, then
+/// commit it); a missing golden fails and says so.
+pub fn assert_matches_golden(png: &Path, name: &str) {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("NUDGED_UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden.parent().expect("golden dir")).expect("tests/golden");
+        std::fs::copy(png, &golden).expect("write the golden screenshot");
+        return;
+    }
+    assert!(
+        golden.exists(),
+        "no golden screenshot {}: run the test with NUDGED_UPDATE_GOLDEN=1, look at the image, commit it",
+        golden.display()
+    );
+    let (w, h, actual) = png_luma(png);
+    let (gw, gh, expected) = png_luma(&golden);
+    assert_eq!((w, h), (gw, gh), "screenshot size differs from {name}");
+    let (blocks_x, blocks_y) = (w.div_ceil(GOLDEN_BLOCK), h.div_ceil(GOLDEN_BLOCK));
+    let mut differing = 0usize;
+    for by in 0..blocks_y {
+        for bx in 0..blocks_x {
+            let (mut sum_a, mut sum_e, mut n) = (0f64, 0f64, 0f64);
+            for y in by * GOLDEN_BLOCK..((by + 1) * GOLDEN_BLOCK).min(h) {
+                for x in bx * GOLDEN_BLOCK..((bx + 1) * GOLDEN_BLOCK).min(w) {
+                    let at = (y * w + x) as usize;
+                    sum_a += actual[at] as f64;
+                    sum_e += expected[at] as f64;
+                    n += 1.0;
+                }
+            }
+            if ((sum_a - sum_e) / n).abs() > GOLDEN_BLOCK_DELTA {
+                differing += 1;
+            }
+        }
+    }
+    let share = differing as f64 / (blocks_x * blocks_y) as f64;
+    if share > GOLDEN_MAX_DIFFERING {
+        let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/golden-actual")
+            .join(name);
+        let _ = std::fs::create_dir_all(kept.parent().expect("parent"));
+        let _ = std::fs::copy(png, &kept);
+        panic!(
+            "screenshot differs from tests/golden/{name} in {:.1}% of {GOLDEN_BLOCK}px blocks \
+             (tolerance {:.1}%); the new one is {}. If the change is intended, refresh with \
+             NUDGED_UPDATE_GOLDEN=1 cargo test --test digest_delivery",
+            share * 100.0,
+            GOLDEN_MAX_DIFFERING * 100.0,
+            kept.display()
+        );
+    }
 }
 
 /// How the scripted SMTP peer treats the message after DATA.

@@ -73,3 +73,19 @@ fn only_a_trusted_pass_for_the_owner_domain_counts() {
     ]);
     assert!(!owner_authenticated(&forged_below, "example.com", &trusted));
 }
+
+#[test]
+fn skip_old_is_one_command_and_only_alone() {
+    let commands: Vec<Command> = parse_reply("Skip old\nskip old now\nskip 3\n")
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
+    assert_eq!(
+        commands,
+        vec![
+            Command::SkipOld,
+            Command::Unknown("skip old now".into()),
+            Command::Skip(3),
+        ]
+    );
+}
