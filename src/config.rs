@@ -39,6 +39,12 @@ pub struct Config {
     /// replaces it.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<PlatformSpec>,
+    /// Task lists nudged keeps in step with its follow-ups, both ways (CalDAV or vdir).
+    #[serde(default, rename = "calendar")]
+    pub calendars: Vec<CalendarConfig>,
+    /// Address books read into the contacts (CardDAV or vdir).
+    #[serde(default, rename = "contacts")]
+    pub contacts: Vec<ContactsConfig>,
     /// Where the file was read from; relative paths were resolved against its folder.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -622,6 +628,8 @@ impl Config {
             .map_err(|(span, message)| ConfigError::at(file, text, Some(span), message))?;
         crate::classify::rules::validate_user_platforms(&self.platforms)
             .or_else(|(id, message)| fail(&format!("\"{id}\""), message))?;
+        validate_dav(&self.calendars, &self.contacts)
+            .or_else(|(needle, message)| fail(&needle, message))?;
         Ok(())
     }
 
@@ -656,6 +664,18 @@ impl Config {
         }
         if let Some(dir) = self.digest.as_mut().and_then(|d| d.file_dir.as_mut()) {
             fix(dir);
+        }
+        let dav_paths = self
+            .calendars
+            .iter_mut()
+            .flat_map(|c| [&mut c.path, &mut c.ca_file, &mut c.password_file])
+            .chain(
+                self.contacts
+                    .iter_mut()
+                    .flat_map(|c| [&mut c.path, &mut c.ca_file, &mut c.password_file]),
+            );
+        for path in dav_paths.flatten() {
+            fix(path);
         }
         if let Some(smtp) = &mut self.smtp {
             for path in [&mut smtp.ca_file, &mut smtp.password_file]
@@ -853,4 +873,230 @@ mod tests {
         assert_eq!(line_col("ab\nçd", 5), (2, 2));
         assert_eq!(line_col("", 10), (1, 1));
     }
+}
+
+/// Where a `[[calendar]]` or `[[contacts]]` table keeps its items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DavKind {
+    /// CalDAV / CardDAV over HTTP(S).
+    Caldav,
+    Carddav,
+    /// A folder in vdirsyncer's layout: one file per item.
+    Vdir,
+}
+
+/// What a calendar and an address book share: where, and how to log in.
+#[derive(Debug, Clone)]
+pub struct DavEndpoint {
+    pub name: String,
+    pub kind: DavKind,
+    /// Server root, principal or collection (kind = "caldav" / "carddav").
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+    /// An extra trust anchor (PEM), for a self-signed server.
+    pub ca_file: Option<PathBuf>,
+    /// The folder (kind = "vdir").
+    pub path: Option<PathBuf>,
+    /// How long one request may take.
+    pub timeout: Option<HumanDuration>,
+}
+
+impl DavEndpoint {
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
+            .map(|t| t.to_chrono().to_std().unwrap_or_default())
+            .filter(|t| !t.is_zero())
+            .unwrap_or(std::time::Duration::from_secs(30))
+    }
+}
+
+/// `[[calendar]]`: a task list that mirrors the open follow-ups.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarConfig {
+    pub name: String,
+    pub kind: DavKind,
+    /// Server root, principal or collection (kind = "caldav" / "carddav").
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+    /// An extra trust anchor (PEM), for a self-signed server.
+    pub ca_file: Option<PathBuf>,
+    /// The folder (kind = "vdir").
+    pub path: Option<PathBuf>,
+    /// How long one request may take.
+    pub timeout: Option<HumanDuration>,
+    /// The collection's display name (CalDAV; created if missing) or `displayname` (vdir).
+    pub collection: Option<String>,
+    /// The vdir's `color` file, e.g. "#3a87ad".
+    pub color: Option<String>,
+    /// How often the daemon syncs both ways.
+    pub interval: Option<HumanDuration>,
+}
+
+impl CalendarConfig {
+    pub fn endpoint(&self) -> DavEndpoint {
+        DavEndpoint {
+            name: self.name.clone(),
+            kind: self.kind,
+            url: self.url.clone(),
+            username: self.username.clone(),
+            password_file: self.password_file.clone(),
+            password_command: self.password_command.clone(),
+            ca_file: self.ca_file.clone(),
+            path: self.path.clone(),
+            timeout: self.timeout,
+        }
+    }
+    pub fn collection(&self) -> &str {
+        self.collection.as_deref().unwrap_or("nudged")
+    }
+
+    pub fn interval(&self) -> std::time::Duration {
+        interval_or(self.interval, 5 * 60)
+    }
+}
+
+/// `[[contacts]]`: an address book read into the contacts at start and daily.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactsConfig {
+    pub name: String,
+    pub kind: DavKind,
+    /// Server root, principal or collection (kind = "caldav" / "carddav").
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_command: Option<String>,
+    /// An extra trust anchor (PEM), for a self-signed server.
+    pub ca_file: Option<PathBuf>,
+    /// The folder (kind = "vdir").
+    pub path: Option<PathBuf>,
+    /// How long one request may take.
+    pub timeout: Option<HumanDuration>,
+    /// The address book's display name; the first one found when not set.
+    pub addressbook: Option<String>,
+    pub interval: Option<HumanDuration>,
+}
+
+impl ContactsConfig {
+    pub fn endpoint(&self) -> DavEndpoint {
+        DavEndpoint {
+            name: self.name.clone(),
+            kind: self.kind,
+            url: self.url.clone(),
+            username: self.username.clone(),
+            password_file: self.password_file.clone(),
+            password_command: self.password_command.clone(),
+            ca_file: self.ca_file.clone(),
+            path: self.path.clone(),
+            timeout: self.timeout,
+        }
+    }
+    pub fn interval(&self) -> std::time::Duration {
+        interval_or(self.interval, 24 * 3600)
+    }
+}
+
+fn interval_or(interval: Option<HumanDuration>, default_secs: u64) -> std::time::Duration {
+    interval
+        .and_then(|i| i.to_chrono().to_std().ok())
+        .filter(|i| !i.is_zero())
+        .unwrap_or(std::time::Duration::from_secs(default_secs))
+}
+
+/// `[[calendar]]` and `[[contacts]]`: names unique, each kind with the keys it needs.
+/// Errors are (text to locate, message).
+fn validate_dav(
+    calendars: &[CalendarConfig],
+    contacts: &[ContactsConfig],
+) -> Result<(), (String, String)> {
+    let tables = calendars
+        .iter()
+        .map(|c| ("calendar", DavKind::Caldav, c.endpoint()))
+        .chain(
+            contacts
+                .iter()
+                .map(|c| ("contacts", DavKind::Carddav, c.endpoint())),
+        );
+    let mut names = std::collections::BTreeSet::new();
+    for (table, remote, dav) in tables {
+        let locate = format!("\"{}\"", dav.name);
+        let err =
+            |message: String| Err((locate.clone(), format!("{table} {:?}: {message}", dav.name)));
+        if dav.name.trim().is_empty() {
+            return Err((
+                format!("[[{table}]]"),
+                format!("{table}.name must not be empty"),
+            ));
+        }
+        if !names.insert((table, dav.name.clone())) {
+            return err("two tables have this name; names must be unique".into());
+        }
+        if dav.kind != remote && dav.kind != DavKind::Vdir {
+            return err(format!(
+                "kind must be \"{}\" or \"vdir\"",
+                if remote == DavKind::Caldav {
+                    "caldav"
+                } else {
+                    "carddav"
+                }
+            ));
+        }
+        if dav.kind == DavKind::Vdir {
+            if dav.path.is_none() {
+                return err("kind = \"vdir\" needs path = \"…/folder\"".into());
+            }
+            if dav.url.is_some() {
+                return err(
+                    "kind = \"vdir\" reads a folder; remove url or use the DAV kind".into(),
+                );
+            }
+            continue;
+        }
+        match dav.url.as_deref() {
+            None => {
+                return err(
+                    "needs url = \"https://…\" (the server, a principal or a collection)".into(),
+                );
+            }
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                return err(format!(
+                    "url {url:?} must start with https:// (or http:// for loopback)"
+                ));
+            }
+            Some(url) if url.starts_with("http://") && !is_loopback(url_host(url)) => {
+                return err(format!(
+                    "url {url:?}: plain http is only allowed for a loopback host; use https://"
+                ));
+            }
+            Some(_) => {}
+        }
+        if dav.password_command.is_some() && dav.password_file.is_some() {
+            return err("set password_command or password_file, not both".into());
+        }
+        if dav.username.is_some() != (dav.password_command.is_some() || dav.password_file.is_some())
+        {
+            return err("set username together with password_file or password_command".into());
+        }
+    }
+    Ok(())
+}
+
+/// The host of an http(s) URL, without port or brackets.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority
+        .rsplit_once('@')
+        .map(|(_, h)| h)
+        .unwrap_or(authority);
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
 }

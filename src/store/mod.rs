@@ -6,6 +6,7 @@
 //! Callers in async code run these blocking calls on `spawn_blocking`; the daemon owns a
 //! single `Store` behind a mutex, which makes it the one writer.
 
+pub(crate) mod calendar_items;
 pub(crate) mod contacts;
 pub(crate) mod digest_queries;
 mod digests;
@@ -25,6 +26,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
+pub use calendar_items::{AppliedChanges, CalendarCursor, CalendarOutcome, CalendarSnapshot};
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };
