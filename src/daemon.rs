@@ -82,6 +82,13 @@ impl Daemon {
         Ok(reports)
     }
 
+    /// One pass over every `[[calendar]]` task list, both ways.
+    pub async fn sync_calendars(&self) -> Vec<crate::calendar::sync::CalendarReport> {
+        let hooks = crate::calendar::sync::SyncHooks::default();
+        let now = self.ctx.clock.now();
+        crate::calendar::sync::sync_calendars(&self.ctx.store, &self.ctx.config, now, &hooks).await
+    }
+
     async fn maildir_pass(&self, source: &SourceConfig) -> Result<SourceReport> {
         let (config, rules, source) = (
             Arc::clone(&self.ctx.config),
@@ -142,6 +149,13 @@ impl Daemon {
         }
         let ctx = Arc::clone(&self.ctx);
         tasks.spawn(async move { passes(ctx, maildirs).await });
+        let ctx = Arc::clone(&self.ctx);
+        tasks.spawn(crate::calendar::sync::run_periodically(
+            ctx.store.clone(),
+            Arc::clone(&ctx.config),
+            ctx.clock,
+            ctx.shutdown.clone(),
+        ));
         let done = async move {
             while let Some(joined) = tasks.join_next().await {
                 joined.context("a work loop panicked")?;

@@ -62,9 +62,20 @@ pub fn item_uid(task: &FollowupRow) -> String {
     format!("todo-{}", task_uid(task))
 }
 
-/// Where an item lives inside its collection: its UID, which is already file-safe.
+/// Where an item lives inside its collection: its UID in characters no server encodes
+/// differently, so a listing's href always matches the name written.
 pub fn item_name(uid: &str) -> String {
-    format!("{uid}.ics")
+    let safe: String = uid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{safe}.ics")
 }
 
 /// RFC 5545 PRIORITY by what the task answers: someone waiting on a reply comes first.

@@ -15,6 +15,7 @@ use crate::source::imap::Hooks;
 #[derive(Debug, Serialize)]
 struct PassReport {
     sources: Vec<SourceReport>,
+    calendars: Vec<crate::calendar::sync::CalendarReport>,
     expired: usize,
     reconnects_planned: usize,
     digest: String,
@@ -45,12 +46,14 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         Hooks::default(),
     )?;
     if once {
-        let sources = runtime.block_on(async {
+        let (sources, calendars) = runtime.block_on(async {
             cancel_on_signals(shutdown)?;
-            daemon.run_once().await
+            let sources = daemon.run_once().await?;
+            anyhow::Ok((sources, daemon.sync_calendars().await))
         })?;
         drop(daemon);
-        let report = finish_pass(ctx, sources)?;
+        let mut report = finish_pass(ctx, sources)?;
+        report.calendars = calendars;
         tracing::info!(
             logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
             digest = report.digest,
@@ -121,6 +124,7 @@ fn finish_pass(ctx: &Context, sources: Vec<SourceReport>) -> Result<PassReport> 
     let digest = outcome.describe();
     Ok(PassReport {
         sources,
+        calendars: Vec::new(),
         expired,
         reconnects_planned,
         digest,
@@ -162,6 +166,15 @@ fn print_report(ctx: &Context, report: &PassReport) -> Result<()> {
         }
         for error in &source.errors {
             println!("    error: {error}");
+        }
+    }
+    for c in &report.calendars {
+        match &c.error {
+            Some(error) => println!("calendar {}: error: {error}", c.calendar),
+            None => println!(
+                "calendar {}: {} created, {} updated, {} removed; from the list: {} done, {} skipped, {} snoozed",
+                c.calendar, c.created, c.updated, c.removed, c.done, c.skipped, c.snoozed
+            ),
         }
     }
     if report.expired > 0 || report.reconnects_planned > 0 {
