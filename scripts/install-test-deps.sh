@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what nudged's tests run against: real Dovecot, a real SMTP sink (aiosmtpd),
 # independent calendar parsers (Python icalendar, Mozilla ical.js, khal), headless Chromium,
-# openssl, systemd-analyze, wrk and sqlite3. See shared TESTING.md for why each is there.
+# openssl, systemd-analyze, wrk and sqlite3; Radicale, caldav and todoman (PyPI, in a
+# virtualenv under target/). See shared TESTING.md for why each is there.
 #
 # Idempotent and quick when everything is present: each item is checked first, and apt is
 # only touched (one `apt-get update`, one `apt-get install`) when something is missing.
@@ -26,6 +27,7 @@ checks=(
   "wrk|command -v wrk"
   "sqlite3|command -v sqlite3"
   "npm|command -v npm && command -v node"
+  "python3-venv|/usr/bin/python3 -m venv --help"
 )
 
 missing=()
@@ -94,6 +96,32 @@ fi
 if [[ "$have_version" != "$want_version" ]]; then
   echo "install-test-deps: npm ci in tests/js (ical.js $want_version)" >&2
   (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Radicale (CalDAV/CardDAV server), caldav (the "phone" in tests/py/phone.py) and todoman
+# (a vdir task client), pinned, in a virtualenv under target/ so the system Python is left
+# alone. Reinstalled only when a pinned version is missing.
+py_env="$repo_root/target/pyenv"
+py_pins=("radicale==3.9.0" "caldav==3.6.0" "todoman==4.7.0")
+py_ok=1
+if [[ ! -x "$py_env/bin/python" ]]; then
+  py_ok=0
+else
+  for pin in "${py_pins[@]}"; do
+    name="${pin%%==*}"
+    version="${pin#*==}"
+    have="$("$py_env/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    if [[ "$have" != "$version" ]]; then py_ok=0; fi
+  done
+fi
+if ((py_ok == 0)); then
+  echo "install-test-deps: Python test tools into $py_env (${py_pins[*]})" >&2
+  if ! /usr/bin/python3 -m venv --help >/dev/null 2>&1; then
+    echo "install-test-deps: python3-venv is missing (apt-get install -y python3-venv)" >&2
+    exit 1
+  fi
+  /usr/bin/python3 -m venv "$py_env"
+  "$py_env/bin/python" -m pip install --quiet --disable-pip-version-check "${py_pins[@]}"
 fi
 
 echo "install-test-deps: all test dependencies present" >&2
