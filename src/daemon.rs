@@ -89,6 +89,15 @@ impl Daemon {
         crate::calendar::sync::sync_calendars(&self.ctx.store, &self.ctx.config, now, &hooks).await
     }
 
+    /// Read every `[[contacts]]` address book into the contacts.
+    pub async fn import_address_books(
+        &self,
+    ) -> Vec<crate::import::address_book::AddressBookReport> {
+        let now = self.ctx.clock.now();
+        crate::import::address_book::import_address_books(&self.ctx.store, &self.ctx.config, now)
+            .await
+    }
+
     async fn maildir_pass(&self, source: &SourceConfig) -> Result<SourceReport> {
         let (config, rules, source) = (
             Arc::clone(&self.ctx.config),
@@ -151,6 +160,12 @@ impl Daemon {
         tasks.spawn(async move { passes(ctx, maildirs).await });
         let ctx = Arc::clone(&self.ctx);
         tasks.spawn(crate::calendar::sync::run_periodically(
+            ctx.store.clone(),
+            Arc::clone(&ctx.config),
+            ctx.clock,
+            ctx.shutdown.clone(),
+        ));
+        tasks.spawn(crate::import::address_book::run_periodically(
             ctx.store.clone(),
             Arc::clone(&ctx.config),
             ctx.clock,

@@ -46,7 +46,11 @@ fn todoman(dir: &Path, args: &[&str]) -> String {
 
 fn todo_list(dir: &Path) -> Vec<Value> {
     let text = todoman(dir, &["--porcelain", "list", "--status", "ANY"]);
-    serde_json::from_str::<Value>(&text).unwrap().as_array().unwrap().clone()
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -86,9 +90,11 @@ fn todoman_ticks_a_task_off_and_nudged_closes_it() {
         "#3a87ad"
     );
     assert!(
-        std::fs::read_dir(lists.join("nudged"))
+        std::fs::read_dir(lists.join("nudged")).unwrap().all(|e| !e
             .unwrap()
-            .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")),
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".tmp")),
         "no temp file left behind"
     );
 

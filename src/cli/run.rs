@@ -16,6 +16,7 @@ use crate::source::imap::Hooks;
 struct PassReport {
     sources: Vec<SourceReport>,
     calendars: Vec<crate::calendar::sync::CalendarReport>,
+    address_books: Vec<crate::import::address_book::AddressBookReport>,
     expired: usize,
     reconnects_planned: usize,
     digest: String,
@@ -46,14 +47,16 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         Hooks::default(),
     )?;
     if once {
-        let (sources, calendars) = runtime.block_on(async {
+        let (sources, books, calendars) = runtime.block_on(async {
             cancel_on_signals(shutdown)?;
             let sources = daemon.run_once().await?;
-            anyhow::Ok((sources, daemon.sync_calendars().await))
+            let books = daemon.import_address_books().await;
+            anyhow::Ok((sources, books, daemon.sync_calendars().await))
         })?;
         drop(daemon);
         let mut report = finish_pass(ctx, sources)?;
         report.calendars = calendars;
+        report.address_books = books;
         tracing::info!(
             logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
             digest = report.digest,
@@ -125,6 +128,7 @@ fn finish_pass(ctx: &Context, sources: Vec<SourceReport>) -> Result<PassReport> 
     Ok(PassReport {
         sources,
         calendars: Vec::new(),
+        address_books: Vec::new(),
         expired,
         reconnects_planned,
         digest,
@@ -166,6 +170,15 @@ fn print_report(ctx: &Context, report: &PassReport) -> Result<()> {
         }
         for error in &source.errors {
             println!("    error: {error}");
+        }
+    }
+    for b in &report.address_books {
+        match &b.error {
+            Some(error) => println!("contacts {}: error: {error}", b.contacts),
+            None => println!(
+                "contacts {}: {} card(s): {} added, {} merged, {} skipped",
+                b.contacts, b.cards, b.added, b.merged, b.skipped
+            ),
         }
     }
     for c in &report.calendars {

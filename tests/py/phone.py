@@ -64,7 +64,7 @@ def main():
             "<d:set><d:prop><d:resourcetype><d:collection/><c:addressbook/></d:resourcetype>"
             f"<d:displayname>{book}</d:displayname></d:prop></d:set></d:mkcol>"
         )
-        status = dav(url, user, password, "MKCOL", mkcol.encode(), {"Content-Type": "application/xml"})
+        status = dav(home, user, password, "MKCOL", mkcol.encode(), {"Content-Type": "application/xml"})
         if status not in (201, 405, 409):
             raise SystemExit(f"MKCOL answered {status}")
         with open(path, "rb") as card:
