@@ -329,3 +329,49 @@ fn a_server_that_is_down_loses_nothing() {
         "NEEDS-ACTION"
     );
 }
+
+#[test]
+fn check_logs_in_to_each_list_and_says_what_is_wrong() {
+    let radicale = Radicale::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good"), RADICALE_PASSWORD).unwrap();
+    std::fs::write(dir.path().join("bad"), "not-the-password").unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"n.db\"\n\
+             [[calendar]]\nname = \"good\"\nkind = \"caldav\"\nurl = \"{url}\"\nusername = \"{RADICALE_USER}\"\npassword_file = \"good\"\n\
+             [[calendar]]\nname = \"bad\"\nkind = \"caldav\"\nurl = \"{url}\"\nusername = \"{RADICALE_USER}\"\npassword_file = \"bad\"\n\
+             [[contacts]]\nname = \"book\"\nkind = \"carddav\"\nurl = \"{url}\"\nusername = \"{RADICALE_USER}\"\npassword_file = \"good\"\n",
+            url = radicale.url()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .arg("check")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("[ok  ] calendar \"good\": logged in; no task list named \"nudged\" yet"),
+        "{text}"
+    );
+    assert!(text.contains("[FAIL] calendar \"bad\""), "{text}");
+    assert!(text.contains("refused the login (401)"), "{text}");
+    assert!(
+        text.contains("fix: check username and the password"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[FAIL] contacts \"book\""),
+        "no address book yet: {text}"
+    );
+    assert!(
+        !text.contains("not-the-password"),
+        "a secret in the output: {text}"
+    );
+}

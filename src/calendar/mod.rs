@@ -6,6 +6,7 @@ pub mod caldav;
 pub mod dav;
 pub mod ics;
 pub mod merge;
+pub mod reach;
 pub mod sync;
 pub mod vdir;
 pub mod vtodo;
