@@ -73,7 +73,12 @@ fn main() {
             contact_id: contact,
             interaction_id: None,
             plan_key: format!("bench:{i}"),
-            rule: if i % 3 == 0 { "message.reply" } else { "connection.thank" }.into(),
+            rule: if i % 3 == 0 {
+                "message.reply"
+            } else {
+                "connection.thank"
+            }
+            .into(),
             title: format!("Thank person {i} for the introduction"),
             note: Some(format!("Met at meetup #{i}; talked about sailing and Rust")),
             due_at: 1_900_000_000 + i as i64 * 600,

@@ -124,12 +124,10 @@ impl DavCollection {
                 None => next.sync_token = None,
             }
         }
-        let body = format!(
-            r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><d:supported-report-set/><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#
-        );
+        let body = r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:cs="http://calendarserver.org/ns/"><d:prop><d:supported-report-set/><cs:getctag/><d:sync-token/></d:prop></d:propfind>"#;
         let ms = self
             .client
-            .multistatus("PROPFIND", &self.url, "0", &body)
+            .multistatus("PROPFIND", &self.url, "0", body)
             .await?;
         let about = ms.responses.first();
         let offers_sync =

@@ -8,6 +8,7 @@ pub mod ics;
 pub mod merge;
 pub mod reach;
 pub mod sync;
+pub mod task_list;
 pub mod vdir;
 pub mod vtodo;
 

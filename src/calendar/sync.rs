@@ -5,27 +5,28 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, anyhow};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::caldav::{DavCollection, Flavor, Listing, WriteResult};
-use super::dav::DavClient;
+use super::caldav::WriteResult;
 use super::merge::{self, ItemRow, LocalChange, Push, Remote};
-use super::vdir::VdirCollection;
+pub use super::task_list::TaskList;
 use super::vtodo::{
     ItemState, content_hash, default_priority, item_name, item_uid, parse_item, render_item,
 };
-use crate::config::{CalendarConfig, Config, DavKind};
+use crate::config::{CalendarConfig, Config};
 use crate::store::{CalendarCursor, CalendarOutcome, CalendarSnapshot, FollowupRow, SharedStore};
+
+/// Called with the list's name.
+pub type ListHook = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Test seams: run between reading the list and writing to it.
 #[derive(Clone, Default)]
 pub struct SyncHooks {
-    pub before_push: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    pub before_push: Option<ListHook>,
 }
 
 /// What one pass did to one list.
@@ -140,90 +141,6 @@ async fn sync_one(
         tracing::warn!(calendar = calendar.name, "calendar upload stopped: {err:#}");
     }
     Ok(report)
-}
-
-/// A CalDAV collection or a vdir, behind one set of calls.
-pub enum TaskList {
-    Dav(DavCollection, Arc<AtomicUsize>),
-    Vdir(VdirCollection),
-}
-
-impl TaskList {
-    /// Connect (CalDAV: discover, and create the list when `create`) or open the folder.
-    pub async fn open(
-        calendar: &CalendarConfig,
-        known: Option<&str>,
-        create: bool,
-    ) -> Result<Self> {
-        match calendar.kind {
-            DavKind::Vdir => {
-                let path = calendar
-                    .path
-                    .as_deref()
-                    .ok_or_else(|| anyhow!("calendar {:?} has no path", calendar.name))?;
-                Ok(TaskList::Vdir(VdirCollection::open(
-                    path,
-                    calendar.collection(),
-                    calendar.color.as_deref(),
-                )?))
-            }
-            _ => {
-                let client = DavClient::new(&calendar.endpoint()).await?;
-                let counter = client.requests.clone();
-                let collection = DavCollection::open(
-                    client,
-                    Flavor::Calendar,
-                    Some(calendar.collection()),
-                    known,
-                    create,
-                )
-                .await?;
-                Ok(TaskList::Dav(collection, counter))
-            }
-        }
-    }
-
-    pub fn requests(&self) -> usize {
-        match self {
-            TaskList::Dav(_, counter) => counter.load(Ordering::Relaxed),
-            TaskList::Vdir(_) => 0,
-        }
-    }
-
-    pub async fn pull(&self, cursor: &CalendarCursor) -> Result<Listing> {
-        match self {
-            TaskList::Dav(c, _) => c.pull(cursor).await,
-            TaskList::Vdir(v) => v.pull(cursor),
-        }
-    }
-
-    async fn fetch(&self, hrefs: &[String]) -> Result<Vec<(String, Option<String>, String)>> {
-        match self {
-            TaskList::Dav(c, _) => c.fetch(hrefs).await,
-            TaskList::Vdir(v) => v.fetch(hrefs),
-        }
-    }
-
-    async fn get(&self, href: &str) -> Result<Option<(Option<String>, String)>> {
-        match self {
-            TaskList::Dav(c, _) => c.get(href).await,
-            TaskList::Vdir(v) => v.get(href),
-        }
-    }
-
-    async fn put(&self, href: &str, text: &str, etag: Option<&str>) -> Result<WriteResult> {
-        match self {
-            TaskList::Dav(c, _) => c.put(href, text, etag).await,
-            TaskList::Vdir(v) => v.put(href, text, etag),
-        }
-    }
-
-    async fn delete(&self, href: &str, etag: Option<&str>) -> Result<WriteResult> {
-        match self {
-            TaskList::Dav(c, _) => c.delete(href, etag).await,
-            TaskList::Vdir(v) => v.delete(href, etag),
-        }
-    }
 }
 
 /// The file name an href ends in: how items are matched whatever form the server uses.
