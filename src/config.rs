@@ -1074,6 +1074,11 @@ fn validate_dav(
                     "url {url:?}: plain http is only allowed for a loopback host; use https://"
                 ));
             }
+            Some(url) if url_authority(url).contains('@') => {
+                return err(
+                    "url must not hold a login; set username and password_file instead".into(),
+                );
+            }
             Some(_) => {}
         }
         if dav.password_command.is_some() && dav.password_file.is_some() {
@@ -1087,10 +1092,15 @@ fn validate_dav(
     Ok(())
 }
 
+/// The authority (`user@host:port`) of an http(s) URL.
+fn url_authority(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+}
+
 /// The host of an http(s) URL, without port or brackets.
 fn url_host(url: &str) -> &str {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = url_authority(url);
     let host = authority
         .rsplit_once('@')
         .map(|(_, h)| h)

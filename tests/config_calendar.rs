@@ -63,6 +63,10 @@ fn mistakes_name_the_table_and_the_fix() {
             "names must be unique",
         ),
         (
+            "[[calendar]]\nname = \"a\"\nkind = \"caldav\"\nurl = \"https://me:pw@x/\"\n",
+            "url must not hold a login",
+        ),
+        (
             "[[calendar]]\nname = \"a\"\nkind = \"vdir\"\npath = \"x\"\nsurprise = 1\n",
             "unknown field",
         ),

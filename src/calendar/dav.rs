@@ -157,9 +157,15 @@ impl DavClient {
                     .get(header::LOCATION)
                     .and_then(|l| l.to_str().ok())
             {
-                url = url
+                let target = url
                     .join(next)
                     .with_context(|| format!("{url} redirects to a bad address"))?;
+                // Another server gets the login only over TLS (a provider's well-known
+                // URI often points at its DAV host).
+                if target.origin() != url.origin() && target.scheme() != "https" {
+                    bail!("{url} redirects to {target} without TLS; not sending the login there");
+                }
+                url = target;
                 continue;
             }
             let etag = response
@@ -219,10 +225,17 @@ fn content_type(body: &str) -> &'static str {
     }
 }
 
-/// An `<href>` (as sent: path or absolute URL) made absolute against `base`.
+/// An `<href>` (as sent: path or absolute URL) made absolute against `base`. Only on
+/// the same server: the login goes with every request, so a reply naming another host
+/// must not take it there.
 pub fn resolve(base: &Url, href: &str) -> Result<Url> {
-    base.join(href)
-        .with_context(|| format!("the server named a bad address {href:?}"))
+    let url = base
+        .join(href)
+        .with_context(|| format!("the server named a bad address {href:?}"))?;
+    if url.origin() != base.origin() {
+        bail!("{base} named an address on another server ({href:?}); not following it");
+    }
+    Ok(url)
 }
 
 /// Read a 207 Multi-Status body.
@@ -342,5 +355,16 @@ mod tests {
             ["VTODO"]
         );
         assert_eq!(col.prop("current-user-principal").unwrap().hrefs, ["/u/"]);
+    }
+
+    #[test]
+    fn hrefs_stay_on_the_server() {
+        let base = Url::parse("https://dav.example.com/u/tasks/").unwrap();
+        assert_eq!(
+            resolve(&base, "/u/tasks/a.ics").unwrap().as_str(),
+            "https://dav.example.com/u/tasks/a.ics"
+        );
+        assert!(resolve(&base, "https://evil.example/a.ics").is_err());
+        assert!(resolve(&base, "//evil.example/a.ics").is_err());
     }
 }

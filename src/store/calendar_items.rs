@@ -173,3 +173,67 @@ impl super::Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::migrations::MIGRATIONS;
+
+    #[test]
+    fn a_version_6_database_upgrades_and_keeps_its_tasks_in_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v6.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..6] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 6).unwrap();
+            conn.execute_batch(
+                "INSERT INTO contact (id, display_name, created_at) VALUES (1, 'Ines', 1);
+                 INSERT INTO followup (id, contact_id, plan_key, rule, title, due_at, created_at, updated_at)
+                 VALUES (1, 1, 'k', 'connection.thank', 'Thank Ines', 100, 1, 1);",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let snapshot = store.calendar_snapshot("phone").unwrap();
+        assert_eq!(snapshot.tasks.len(), 1);
+        assert!(snapshot.items.is_empty());
+        let item = ItemRow {
+            uid: "todo-k@nudged".into(),
+            followup_id: 1,
+            href: "todo-k-nudged.ics".into(),
+            etag: Some("\"1\"".into()),
+            hash: "h".into(),
+            state: ItemState::NeedsAction,
+            due_at: 100,
+            priority: Some(1),
+        };
+        let outcome = CalendarOutcome {
+            changes: vec![(1, LocalChange::Done)],
+            upserts: vec![item.clone()],
+            forget: Vec::new(),
+            cursor: CalendarCursor {
+                sync_token: Some("t1".into()),
+                ..CalendarCursor::default()
+            },
+        };
+        let applied = store.record_calendar_pass("phone", &outcome, 200).unwrap();
+        assert_eq!(applied.done, 1);
+        // Done in nudged, still open in the list: the next pass sees it to complete it.
+        let next = store.calendar_snapshot("phone").unwrap();
+        assert_eq!(next.items, vec![item]);
+        assert_eq!(next.tasks[0].status, FollowupStatus::Done);
+        assert_eq!(next.cursor.sync_token.as_deref(), Some("t1"));
+        // Applying the same change again (a repeated pass) changes nothing.
+        assert_eq!(
+            store
+                .record_calendar_pass("phone", &outcome, 300)
+                .unwrap()
+                .done,
+            0
+        );
+    }
+}
