@@ -290,12 +290,17 @@ impl Pass {
 
     /// True when settled, false after a conflict that was re-read.
     async fn push_one(&mut self, list: &TaskList, id: i64) -> Result<bool> {
-        let Some(task) = self.tasks.get(&id).cloned() else {
+        let Some(task) = self.tasks.get(&id) else {
             return Ok(true);
         };
-        let uid = item_uid(&task);
+        let uid = item_uid(task);
+        // Most tasks need nothing: decide before copying anything.
+        let plan = merge::plan_push(task, self.items.get(&uid), self.alarm);
+        if plan == Push::Nothing {
+            return Ok(true);
+        }
+        let task = task.clone();
         let item = self.items.get(&uid).cloned();
-        let plan = merge::plan_push(&task, item.as_ref(), self.alarm);
         let result = match (plan, &item) {
             (Push::Nothing, _) => return Ok(true),
             (Push::Create, _) => {

@@ -130,6 +130,11 @@ impl Radicale {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
+    /// Radicale's storage folder (`collection-root/USER/LIST/ITEM`).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.path().join("collections")
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             stop_group(&mut child);
