@@ -59,7 +59,7 @@ fn main() {
     std::fs::write(dir.path().join("pw"), RADICALE_PASSWORD).unwrap();
     let text = format!(
         "[store]\npath = \"n.db\"\n[[calendar]]\nname = \"bench\"\nkind = \"caldav\"\n\
-         url = \"{}\"\nusername = \"{RADICALE_USER}\"\npassword_file = \"pw\"\n",
+         url = \"{}\"\nusername = \"{RADICALE_USER}\"\npassword_file = \"pw\"\ntimeout = \"10m\"\n",
         radicale.url()
     );
     let config = nudged::config::Config::parse(&text, None, dir.path()).unwrap();
