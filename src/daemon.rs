@@ -1,5 +1,6 @@
 //! The daemon's wiring: one task per IMAP folder (IDLE or polling), one per Maildir
-//! source, and a periodic housekeeping-and-digest pass, all stopped by one cancellation
+//! source, a periodic housekeeping-and-digest pass, and one task each for the task lists
+//! (`[[calendar]]`) and address books (`[[contacts]]`), all stopped by one cancellation
 //! token. `run --once` uses the same sync code, one pass per source, no waiting.
 //! Blocking database work goes through [`SharedStore::run`], the one writer.
 
