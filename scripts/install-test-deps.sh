@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what nudged's tests run against: real Dovecot, a real SMTP sink (aiosmtpd),
 # independent calendar parsers (Python icalendar, Mozilla ical.js, khal), headless Chromium,
-# openssl, systemd-analyze, wrk, sqlite3, tmux (a terminal for `nudged init`) and cargo-deb
-# (the .deb that scripts/check-deb.sh checks). See shared TESTING.md for why each is there.
+# openssl, systemd-analyze, wrk, sqlite3, tmux (a terminal for `nudged init`), cargo-deb
+# (the .deb that scripts/check-deb.sh checks), and Radicale, caldav and todoman (PyPI, in a
+# virtualenv under target/). See shared TESTING.md for why each is there.
 #
 # Idempotent and quick when everything is present: each item is checked first, and apt is
 # only touched (one `apt-get update`, one `apt-get install`) when something is missing.
@@ -29,6 +30,7 @@ checks=(
   "npm|command -v npm && command -v node"
   "tmux|command -v tmux"
   "dpkg|command -v dpkg-deb"
+  "python3-venv|/usr/bin/python3 -m venv --help"
 )
 
 missing=()
@@ -105,6 +107,32 @@ cargo_deb_version="3.8.0"
 if ! cargo deb --version 2>/dev/null | grep -q "$cargo_deb_version"; then
   echo "install-test-deps: cargo install cargo-deb $cargo_deb_version" >&2
   cargo install --locked "cargo-deb@$cargo_deb_version"
+fi
+
+# Radicale (CalDAV/CardDAV server), caldav (the "phone" in tests/py/phone.py) and todoman
+# (a vdir task client), pinned, in a virtualenv under target/ so the system Python is left
+# alone. Reinstalled only when a pinned version is missing.
+py_env="$repo_root/target/pyenv"
+py_pins=("radicale==3.9.0" "caldav==3.6.0" "todoman==4.7.0")
+py_ok=1
+if [[ ! -x "$py_env/bin/python" ]]; then
+  py_ok=0
+else
+  for pin in "${py_pins[@]}"; do
+    name="${pin%%==*}"
+    version="${pin#*==}"
+    have="$("$py_env/bin/python" -m pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')"
+    if [[ "$have" != "$version" ]]; then py_ok=0; fi
+  done
+fi
+if ((py_ok == 0)); then
+  echo "install-test-deps: Python test tools into $py_env (${py_pins[*]})" >&2
+  if ! /usr/bin/python3 -m venv --help >/dev/null 2>&1; then
+    echo "install-test-deps: python3-venv is missing (apt-get install -y python3-venv)" >&2
+    exit 1
+  fi
+  /usr/bin/python3 -m venv "$py_env"
+  "$py_env/bin/python" -m pip install --quiet --disable-pip-version-check "${py_pins[@]}"
 fi
 
 echo "install-test-deps: all test dependencies present" >&2

@@ -165,6 +165,7 @@ pub async fn run_checks(config: &crate::config::Config) -> Vec<CheckItem> {
             ),
         });
     }
+    items.extend(crate::calendar::reach::check_lists(config).await);
     if let Some(web) = &config.web {
         items.push(check_listen(&web.listen));
     }

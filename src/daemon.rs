@@ -1,5 +1,6 @@
 //! The daemon's wiring: one task per IMAP folder (IDLE or polling), one per Maildir
-//! source, and a periodic housekeeping-and-digest pass, all stopped by one cancellation
+//! source, a periodic housekeeping-and-digest pass, and one task each for the task lists
+//! (`[[calendar]]`) and address books (`[[contacts]]`), all stopped by one cancellation
 //! token. `run --once` uses the same sync code, one pass per source, no waiting.
 //! Database work goes through [`Db`]; the digest runs as its own task, so a mail server
 //! that stops answering delays only the digest.
@@ -106,6 +107,22 @@ impl Daemon {
         .await
     }
 
+    /// One pass over every `[[calendar]]` task list, both ways.
+    pub async fn sync_calendars(&self) -> Vec<crate::calendar::sync::CalendarReport> {
+        let hooks = crate::calendar::sync::SyncHooks::default();
+        let now = self.ctx.clock.now();
+        crate::calendar::sync::sync_calendars(&self.ctx.store, &self.ctx.config, now, &hooks).await
+    }
+
+    /// Read every `[[contacts]]` address book into the contacts.
+    pub async fn import_address_books(
+        &self,
+    ) -> Vec<crate::import::address_book::AddressBookReport> {
+        let now = self.ctx.clock.now();
+        crate::import::address_book::import_address_books(&self.ctx.store, &self.ctx.config, now)
+            .await
+    }
+
     async fn maildir_pass(&self, source: &SourceConfig) -> Result<SourceReport> {
         let ctx = &self.ctx;
         sync_maildir_db(&ctx.store, &ctx.config, &ctx.rules, ctx.clock.now(), source).await
@@ -154,6 +171,19 @@ impl Daemon {
         tasks.spawn(async move { passes(ctx, maildirs, first_pass_done).await });
         let ctx = Arc::clone(&self.ctx);
         tasks.spawn(async move { digests(ctx, first_pass).await });
+        let ctx = Arc::clone(&self.ctx);
+        tasks.spawn(crate::calendar::sync::run_periodically(
+            ctx.store.clone(),
+            Arc::clone(&ctx.config),
+            ctx.clock,
+            ctx.shutdown.clone(),
+        ));
+        tasks.spawn(crate::import::address_book::run_periodically(
+            ctx.store.clone(),
+            Arc::clone(&ctx.config),
+            ctx.clock,
+            ctx.shutdown.clone(),
+        ));
         let done = async move {
             while let Some(joined) = tasks.join_next().await {
                 joined.context("a work loop panicked")?;

@@ -85,7 +85,7 @@ fn version_7_gives_every_task_its_interaction_platform() {
         .unwrap();
     }
     let store = Store::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 7);
+    assert_eq!(store.schema_version().unwrap(), latest_version());
     let platforms: Vec<(String, Option<String>)> = store
         .read()
         .prepare("SELECT plan_key, platform FROM followup ORDER BY plan_key")

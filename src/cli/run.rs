@@ -14,6 +14,8 @@ use crate::source::imap::Hooks;
 #[derive(Debug, Serialize)]
 struct PassReport {
     sources: Vec<SourceReport>,
+    calendars: Vec<crate::calendar::sync::CalendarReport>,
+    address_books: Vec<crate::import::address_book::AddressBookReport>,
     expired: usize,
     reconnects_planned: usize,
     digest: String,
@@ -48,7 +50,13 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         let (report, failed) = runtime.block_on(async {
             cancel_on_signals(shutdown)?;
             let (sources, failed) = daemon.run_once().await;
-            anyhow::Ok((finish_pass(ctx, &daemon, sources).await?, failed))
+            let books = daemon.import_address_books().await;
+            // Changes made on the phone land before planning, so the digest leaves them out.
+            let calendars = daemon.sync_calendars().await;
+            let mut report = finish_pass(ctx, &daemon, sources).await?;
+            report.calendars = calendars;
+            report.address_books = books;
+            anyhow::Ok((report, failed))
         })?;
         tracing::info!(
             logged = report.sources.iter().map(|s| s.logged).sum::<usize>(),
@@ -145,6 +153,8 @@ async fn finish_pass(
     let digest = outcome.describe();
     Ok(PassReport {
         sources,
+        calendars: Vec::new(),
+        address_books: Vec::new(),
         expired,
         reconnects_planned,
         digest,
@@ -186,6 +196,24 @@ fn print_report(ctx: &Context, report: &PassReport) -> Result<()> {
         }
         for error in &source.errors {
             println!("    error: {error}");
+        }
+    }
+    for b in &report.address_books {
+        match &b.error {
+            Some(error) => println!("contacts {}: error: {error}", b.contacts),
+            None => println!(
+                "contacts {}: {} card(s): {} added, {} merged, {} skipped",
+                b.contacts, b.cards, b.added, b.merged, b.skipped
+            ),
+        }
+    }
+    for c in &report.calendars {
+        match &c.error {
+            Some(error) => println!("calendar {}: error: {error}", c.calendar),
+            None => println!(
+                "calendar {}: {} created, {} updated, {} removed; from the list: {} done, {} skipped, {} snoozed",
+                c.calendar, c.created, c.updated, c.removed, c.done, c.skipped, c.snoozed
+            ),
         }
     }
     if report.expired > 0 || report.reconnects_planned > 0 {

@@ -7,6 +7,7 @@
 //! trust) from here, since they are the code that uses this data. Each file holds one
 //! topic's types with the validation that checks them.
 
+mod calendar;
 mod digest;
 mod error;
 mod followups;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use calendar::{CalendarConfig, ContactsConfig, DavEndpoint, DavKind, url_authority, url_host};
 pub use digest::{
     CalendarStyle, DigestConfig, MAX_ITEMS_LIMIT, RoiEvery, SmtpConfig, TransportKind,
 };
@@ -62,6 +64,12 @@ pub struct Config {
     /// replaces it.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<PlatformSpec>,
+    /// Task lists nudged keeps in step with its follow-ups, both ways (CalDAV or vdir).
+    #[serde(default, rename = "calendar")]
+    pub calendars: Vec<CalendarConfig>,
+    /// Address books read into the contacts (CardDAV or vdir).
+    #[serde(default, rename = "contacts")]
+    pub contacts: Vec<ContactsConfig>,
     /// Where the file was read from; relative paths were resolved against its folder.
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -158,6 +166,7 @@ impl Config {
                 message,
             )
         })?;
+        calendar::validate_dav(&self.calendars, &self.contacts)?;
         Ok(())
     }
 
@@ -192,6 +201,18 @@ impl Config {
         }
         if let Some(dir) = self.digest.as_mut().and_then(|d| d.file_dir.as_mut()) {
             fix(dir);
+        }
+        let dav_paths = self
+            .calendars
+            .iter_mut()
+            .flat_map(|c| [&mut c.path, &mut c.ca_file, &mut c.password_file])
+            .chain(
+                self.contacts
+                    .iter_mut()
+                    .flat_map(|c| [&mut c.path, &mut c.ca_file, &mut c.password_file]),
+            );
+        for path in dav_paths.flatten() {
+            fix(path);
         }
         if let Some(smtp) = &mut self.smtp {
             for path in [&mut smtp.ca_file, &mut smtp.password_file]

@@ -2,6 +2,7 @@
 //! Parsing is pure (text in, records out, one file per format); storing them, and
 //! telling added from merged from skipped, is the store's job.
 
+pub mod address_book;
 pub mod linkedin;
 pub mod vcard;
 

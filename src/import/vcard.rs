@@ -56,6 +56,9 @@ fn to_record(card: &VcardContact) -> Option<ImportedContact> {
     {
         identities.extend(identity_for_url(&url, &name));
     }
+    for address in values(card, "IMPP") {
+        identities.extend(identity_for_impp(&address, &name));
+    }
     if identities.is_empty() {
         // Only a name (and perhaps a phone): still one contact, found again by name.
         identities.push(NewIdentity {
@@ -101,6 +104,31 @@ fn values(card: &VcardContact, name: &str) -> Vec<String> {
 
 fn value(card: &VcardContact, name: &str) -> Option<String> {
     values(card, name).into_iter().next()
+}
+
+/// An IMPP address: a web profile as [`identity_for_url`] reads it; otherwise the URI
+/// scheme names the network ("xmpp:ann@jabber.example", "skype:ann.lee").
+fn identity_for_impp(address: &str, name: &str) -> Option<NewIdentity> {
+    let address = address.trim();
+    if address.starts_with("http://") || address.starts_with("https://") {
+        return identity_for_url(address, name);
+    }
+    let (scheme, handle) = address.split_once(':')?;
+    let handle = handle.trim_start_matches('/').trim();
+    if scheme.is_empty()
+        || handle.is_empty()
+        || !scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return None;
+    }
+    Some(NewIdentity {
+        platform: scheme.to_ascii_lowercase(),
+        display_name: Some(name.to_string()),
+        handle: Some(handle.to_string()),
+        ..NewIdentity::default()
+    })
 }
 
 /// "Lee;Ann;;Dr.;" → "Ann Lee".

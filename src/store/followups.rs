@@ -104,12 +104,12 @@ pub(crate) fn insert(tx: &Transaction<'_>, new: &NewFollowup, now: i64) -> Resul
     Ok(added == 1)
 }
 
-pub(super) const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
+pub(crate) const SELECT: &str = "SELECT f.id, f.contact_id, c.display_name, f.interaction_id, i.platform, i.link, f.plan_key,
         f.rule, f.title, f.note, f.due_at, f.status, f.resolved_at, f.sequence, f.created_at, f.updated_at, f.closed_by
      FROM followup f JOIN contact c ON c.id = f.contact_id
      LEFT JOIN interaction i ON i.id = f.interaction_id";
 
-pub(super) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
+pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowupRow> {
     Ok(FollowupRow {
         id: r.get(0)?,
         contact_id: r.get(1)?,

@@ -186,6 +186,31 @@ pub const MIGRATIONS: &[&str] = &[
      WHERE interaction_id IS NOT NULL;
     CREATE INDEX followup_resolved_platform ON followup(resolved_at, status, platform);
     "#,
+    // 8: task lists kept in step with the follow-ups (CalDAV, vdir): per list, each
+    // item's place, ETag, the hash of what nudged last wrote and the person's STATUS, DUE
+    // and PRIORITY as last seen; and per list its collection and sync token.
+    r#"
+    CREATE TABLE calendar_item (
+        calendar TEXT NOT NULL,
+        uid TEXT NOT NULL,
+        followup_id INTEGER NOT NULL REFERENCES followup(id),
+        href TEXT NOT NULL,
+        etag TEXT,
+        hash TEXT NOT NULL,
+        state TEXT NOT NULL,
+        due_at INTEGER NOT NULL,
+        priority INTEGER,
+        PRIMARY KEY (calendar, uid)
+    ) WITHOUT ROWID;
+    CREATE INDEX calendar_item_followup ON calendar_item(followup_id);
+    CREATE TABLE calendar_state (
+        calendar TEXT PRIMARY KEY,
+        collection_url TEXT,
+        sync_token TEXT,
+        ctag TEXT,
+        synced_at INTEGER
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

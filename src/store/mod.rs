@@ -7,6 +7,7 @@
 //! connections; CLI commands open a `Store` of their own for one short command.
 
 mod activity;
+pub(crate) mod calendar_items;
 pub(crate) mod contacts;
 mod db;
 pub(crate) mod digest_queries;
@@ -28,6 +29,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 pub use activity::PlatformActivity;
+pub use calendar_items::{AppliedChanges, CalendarCursor, CalendarOutcome, CalendarSnapshot};
 pub use contacts::{
     ContactRow, IdentityRow, LastContact, NewIdentity, normalize_email, normalize_profile_url,
 };

@@ -8,12 +8,14 @@
 
 mod dovecot;
 mod mini_imap;
+mod radicale;
 mod smtp_sink;
 mod stall_proxy;
 
 #[allow(unused_imports)] // a test binary that uses only some of these must still build clean
 pub use {
     dovecot::{Dovecot, DovecotOptions, PASSWORD},
+    radicale::{RADICALE_PASSWORD, RADICALE_USER, Radicale, python_env},
     smtp_sink::SmtpSink,
     stall_proxy::StallProxy,
 };

@@ -45,7 +45,7 @@ pub fn clean_text(text: &str) -> String {
         .collect()
 }
 
-fn description(task: &FollowupRow) -> String {
+pub(crate) fn description(task: &FollowupRow) -> String {
     let mut text = String::new();
     if let Some(note) = &task.note {
         text.push_str(note);

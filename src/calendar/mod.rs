@@ -1,0 +1,15 @@
+//! Calendars: .ics text for the digest and the feed ([`ics`]), and task lists kept in step
+//! with the follow-ups both ways — CalDAV servers ([`caldav`]) and vdir folders ([`vdir`]),
+//! merged by the rules in [`merge`] and driven by [`sync`].
+
+pub mod caldav;
+pub mod dav;
+pub mod ics;
+pub mod merge;
+pub mod reach;
+pub mod sync;
+pub mod task_list;
+pub mod vdir;
+pub mod vtodo;
+
+pub use ics::*;
