@@ -12,7 +12,7 @@ use anyhow::Result;
 use chrono::{TimeZone, Utc};
 use nudged::classify::RuleSet;
 use nudged::config::Config;
-use nudged::pipeline::Ingest;
+use nudged::ingest::Ingest;
 use nudged::store::Store;
 use rusqlite::params;
 
@@ -76,7 +76,7 @@ fn main() -> Result<()> {
     let mut stats_times = Vec::new();
     for i in 0..55 {
         let t = Instant::now();
-        let report = nudged::stats::roi_report(&store, now)?;
+        let report = nudged::digest::stats::roi_report(&store, now)?;
         let elapsed = t.elapsed();
         assert!(!report.windows[1].platforms.is_empty());
         if i >= 5 {

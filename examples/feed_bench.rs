@@ -215,7 +215,7 @@ fn run_daemon(config: Config, shutdown: tokio_util::sync::CancellationToken) -> 
         .max_blocking_threads(2)
         .build()?;
     runtime.block_on(async {
-        let daemon = nudged::daemon::Daemon::new(
+        let daemon = nudged::service::daemon::Daemon::new(
             config.clone(),
             Clock::System,
             shutdown.clone(),

@@ -16,25 +16,18 @@
 
 pub mod backoff;
 pub mod calendar;
-pub mod check;
 pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod daemon;
-pub mod deliver;
 pub mod digest;
-pub mod duration;
 pub mod import;
-pub mod logging;
-pub mod notify;
-pub mod pipeline;
+pub mod ingest;
 pub mod plan;
 pub mod progress_bar;
 pub mod secret;
 pub mod service;
 pub mod source;
-pub mod stats;
 pub mod store;
 pub mod tls;
 pub mod web;

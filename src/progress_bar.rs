@@ -21,7 +21,7 @@ impl ProgressBar {
     pub fn new(label: impl Into<String>, total: usize) -> Self {
         let enabled = total >= WORTH_SHOWING
             && std::io::stderr().is_terminal()
-            && !crate::logging::under_journald();
+            && !crate::service::logging::under_journald();
         Self {
             label: label.into(),
             total,

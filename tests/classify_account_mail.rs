@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use nudged::classify::{Kind, RuleSet, classify, classify_explained};
 use nudged::config::{Config, TrustConfig};
-use nudged::pipeline::{Ingest, plan_housekeeping};
+use nudged::ingest::{Ingest, plan_housekeeping};
 use nudged::store::{NewIdentity, NewInteraction, Store};
 
 /// A minimal notification: what the rules look at, nothing more.
@@ -391,7 +391,7 @@ fn stats_count_unknown_templates_apart_from_noise() {
     ] {
         store.write(|tx| ingest.message(tx, &raw)).unwrap();
     }
-    let report = nudged::stats::roi_report(&store, at(1)).unwrap();
+    let report = nudged::digest::stats::roi_report(&store, at(1)).unwrap();
     let x = report.windows[0]
         .platforms
         .iter()

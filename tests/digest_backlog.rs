@@ -14,7 +14,7 @@ use nudged::classify::RuleSet;
 use nudged::clock::Clock;
 use nudged::config::Config;
 use nudged::digest::outbox::{DigestOutcome, run_digest_on};
-use nudged::pipeline::Ingest;
+use nudged::ingest::Ingest;
 use nudged::store::Store;
 use web_common::{request, start, within};
 

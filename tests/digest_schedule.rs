@@ -14,7 +14,7 @@ use digest_common::*;
 use nudged::classify::Kind;
 use nudged::config::Config;
 use nudged::digest::outbox::DigestOutcome;
-use nudged::pipeline::{ManualEntry, log_manual};
+use nudged::ingest::{ManualEntry, log_manual};
 use nudged::store::{NewIdentity, Store, from_unix};
 
 fn schedule_config(dir: &Path, tz: &str, at: &str, send_when_empty: bool) -> Config {

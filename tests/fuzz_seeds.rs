@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use nudged::classify::{Classification, Kind, RuleSet, classify};
 use nudged::config::{Config, TrustConfig};
-use nudged::pipeline::Ingest;
+use nudged::ingest::Ingest;
 use nudged::store::Store;
 
 /// Every seed, in LF and in CRLF form (both where the seed had one or the other).

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use nudged::clock::Clock;
 use nudged::config::Config;
-use nudged::daemon::Daemon;
+use nudged::service::daemon::Daemon;
 use nudged::source::imap::Hooks;
 use nudged::store::Store;
 use serde_json::Value;

@@ -8,7 +8,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use nudged::classify::RuleSet;
 use nudged::config::Config;
-use nudged::pipeline::{Ingest, SentMail, plan_housekeeping, record_sent};
+use nudged::ingest::{Ingest, SentMail, plan_housekeeping, record_sent};
 use nudged::store::{FollowupRow, FollowupStatus, NewIdentity, Store};
 
 fn ny() -> Tz {
@@ -115,7 +115,10 @@ fn connection_sequence_across_the_march_dst_change() {
 #[test]
 fn due_times_in_the_november_dst_week() {
     let tz = ny();
-    let d = |s: &str| s.parse::<nudged::duration::HumanDuration>().unwrap();
+    let d = |s: &str| {
+        s.parse::<nudged::config::duration::HumanDuration>()
+            .unwrap()
+    };
     // Saturday 09:00 EDT; the clocks go back on Sunday 2026-11-01.
     let start = ny_time(2026, 10, 31, 9, 0);
     assert_eq!(
@@ -542,7 +545,7 @@ fn stats_count_done_missed_response_time_and_noise_only_platforms() {
     // Bo's reply is never written: past the 7-day grace it expires.
     let later = ny_time(2026, 6, 20, 9, 0);
     plan_housekeeping(&mut store, &config, later).unwrap();
-    let report = nudged::stats::roi_report(&store, later).unwrap();
+    let report = nudged::digest::stats::roi_report(&store, later).unwrap();
     let month = &report.windows[0];
     assert_eq!(month.days, 30);
     let linkedin = month
@@ -572,7 +575,7 @@ fn stats_count_done_missed_response_time_and_noise_only_platforms() {
     let classified = nudged::classify::classify(gh_noise.as_bytes(), &rules, &config.trust);
     assert!(!classified.kind.is_social(), "{classified:#?}");
     ingest(&mut store, &config, gh_noise.as_bytes(), later);
-    let report = nudged::stats::roi_report(&store, later).unwrap();
+    let report = nudged::digest::stats::roi_report(&store, later).unwrap();
     let github = report.windows[0]
         .platforms
         .iter()

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::sync::TaskList;
-use crate::check::CheckItem;
 use crate::config::Config;
+use crate::service::checklist::CheckItem;
 use crate::store::CalendarCursor;
 
 /// Each check's whole deadline (discovery takes a few requests).

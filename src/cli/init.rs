@@ -177,8 +177,8 @@ async fn init_async(path: &Path, args: InitArgs) -> Result<()> {
     println!(
         "\nNext:\n  nudged {flag} run --once                  # read the mail once and see what it finds\n  nudged {flag} digest --preview\n  sudo systemctl enable --now nudged        # as a service (config in /etc/nudged/config.toml)\n\nnudged check:"
     );
-    let items = crate::check::run_checks(&config).await;
-    print!("{}", crate::check::render(&items));
+    let items = crate::service::check::run_checks(&config).await;
+    print!("{}", crate::service::check::render(&items));
     if items.iter().any(|item| !item.ok) {
         bail!("the config was written, but `nudged check` found problems (above)");
     }

@@ -34,11 +34,11 @@ pub fn check(ctx: &Context) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let items = runtime.block_on(crate::check::run_checks(&ctx.config));
+    let items = runtime.block_on(crate::service::check::run_checks(&ctx.config));
     if ctx.json {
         print_json(&items)?;
     } else {
-        print!("{}", crate::check::render(&items));
+        print!("{}", crate::service::check::render(&items));
     }
     let failed = items.iter().filter(|i| !i.ok).count();
     if failed > 0 {

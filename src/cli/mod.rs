@@ -216,7 +216,7 @@ pub fn main() -> ExitCode {
         restore_sigpipe();
     }
     let daemon = matches!(cli.command, Command::Run { .. });
-    crate::logging::init(if daemon { "nudged=info" } else { "nudged=warn" });
+    crate::service::logging::init(if daemon { "nudged=info" } else { "nudged=warn" });
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -6,8 +6,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Context, UsageError, print_json};
 use crate::classify::RuleSet;
-use crate::daemon::{Daemon, cancel_on_signals};
 use crate::digest::outbox::DigestOutcome;
+use crate::service::daemon::{Daemon, cancel_on_signals};
 use crate::source::SourceReport;
 use crate::source::imap::Hooks;
 
@@ -100,15 +100,15 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
             }
         });
         let clock = ctx.clock;
-        tokio::spawn(crate::service::supervise(
+        tokio::spawn(crate::service::systemd::supervise(
             signals,
-            crate::notify::Notifier::from_env(),
+            crate::service::notify::Notifier::from_env(),
             daemon.db().clone(),
             std::sync::Arc::clone(&config),
             move || clock.now(),
         ));
         let result = done.await;
-        crate::notify::Notifier::from_env().stopping();
+        crate::service::notify::Notifier::from_env().stopping();
         if let Some(web) = web
             && web.await.is_err()
         {

@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::{Context, print_json};
-use crate::stats::roi_report;
+use crate::digest::stats::roi_report;
 
 pub fn stats(ctx: &Context) -> Result<()> {
     let store = ctx.open_store()?;

@@ -4,8 +4,8 @@ use anyhow::Result;
 
 use super::{Context, UsageError, print_json};
 use crate::classify::Kind;
-use crate::duration::HumanDuration;
-use crate::pipeline::{ManualEntry, log_manual};
+use crate::config::duration::HumanDuration;
+use crate::ingest::{ManualEntry, log_manual};
 use crate::plan::due_after;
 use crate::store::{FollowupRow, FollowupStatus, NewIdentity};
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::time::TimeZone;
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 
 /// How follow-ups are planned and when they give up.
 #[derive(Debug, Clone, Deserialize)]

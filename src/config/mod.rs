@@ -9,6 +9,7 @@
 
 mod calendar;
 mod digest;
+pub mod duration;
 mod error;
 mod followups;
 mod kind;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::Kind;
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 
 /// One `[[sequence]]` table.
 #[derive(Debug, Clone, Deserialize)]

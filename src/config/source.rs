@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::{Invalid, Seg};
 use super::is_loopback;
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::error::{Invalid, Seg};
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

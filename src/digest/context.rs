@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::render::clean;
+use super::line::clean;
 use crate::store::{FollowupRow, TaskContext, Touch};
 
 /// What they wrote: at most this many characters of the notification's snippet or subject.

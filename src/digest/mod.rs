@@ -3,13 +3,15 @@
 //! digest act on it; see [`replies`].
 
 pub mod context;
+pub mod deliver;
 pub mod html;
+pub mod line;
 pub mod outbox;
 pub mod rank;
 pub mod render;
-pub mod replies;
 pub mod roi;
 pub mod schedule;
+pub mod stats;
 
 use std::collections::BTreeMap;
 
@@ -38,7 +40,7 @@ pub struct DigestOptions {
 
 impl DigestOptions {
     pub fn from_config(config: &Config) -> Self {
-        let days = |d: crate::duration::HumanDuration| d.to_chrono().num_days();
+        let days = |d: crate::config::duration::HumanDuration| d.to_chrono().num_days();
         Self {
             max_items: config.digest.as_ref().map_or(12, |d| d.max_items),
             roi: config.digest.as_ref().map_or(RoiEvery::Daily, |d| d.roi),

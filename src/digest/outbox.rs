@@ -14,7 +14,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use super::{DigestData, DigestOptions, LinkSigner, html, render, schedule};
 use crate::calendar::write_calendar;
 use crate::config::{CalendarStyle, Config, DigestConfig};
-use crate::deliver;
+use crate::digest::deliver;
 use crate::store::{Db, DigestRow, Store};
 
 const LEASE: &str = "digest-sender";

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use chrono::DateTime;
 
+pub use super::line::clean;
 use super::{DigestData, ShownTask, context};
 use crate::store::{ReplyResult, from_unix};
 
@@ -39,32 +40,6 @@ pub fn thousands(n: usize) -> String {
         out.push(ch);
     }
     out
-}
-
-/// One line of outside text: control characters (CR, LF, tabs, escapes) become spaces,
-/// runs of spaces collapse, and it is cut at `max` characters.
-pub fn clean(text: &str, max: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max * 4));
-    let mut count = 0;
-    let mut space = false;
-    for ch in text.chars() {
-        let ch = if ch.is_control() { ' ' } else { ch };
-        if ch == ' ' {
-            if space || out.is_empty() {
-                continue;
-            }
-            space = true;
-        } else {
-            space = false;
-        }
-        if count == max {
-            out.push('…');
-            return out;
-        }
-        out.push(ch);
-        count += 1;
-    }
-    out.trim_end().to_string()
 }
 
 /// A link from a notification, only if it is plain http(s) — a `javascript:` or `data:`
@@ -324,13 +299,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clean_keeps_one_line() {
-        assert_eq!(
-            clean("Ann\r\nBcc: x@evil\t Lee ", 100),
-            "Ann Bcc: x@evil Lee"
-        );
-        assert_eq!(clean("ééééé", 3), "ééé…");
-        assert_eq!(clean("", 3), "");
+    fn links_are_safe_and_counts_are_grouped() {
         assert_eq!(safe_url("javascript:alert(1)"), None);
         assert_eq!(
             safe_url("https://www.linkedin.com/in/ann?trk=x&midToken=y").as_deref(),

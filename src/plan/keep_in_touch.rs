@@ -53,7 +53,7 @@ pub fn plan_reconnects(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::duration::HumanDuration;
+    use crate::config::duration::HumanDuration;
     use chrono::TimeZone;
 
     #[test]

@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 use crate::classify::bots::is_bot_account;
 use crate::classify::{Kind, Trust};
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 use crate::store::NewFollowup;
 pub use sequence::{SequenceSpec, Step};
 

@@ -12,8 +12,8 @@
 //! ```
 
 use crate::classify::Kind;
+use crate::config::duration::HumanDuration;
 pub use crate::config::{SequenceSpec, SequenceWhen, StepSpec};
-use crate::duration::HumanDuration;
 
 /// One step of a sequence, borrowed from the built-in table or the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use super::SourceReport;
 use crate::classify::RuleSet;
 use crate::config::{Config, SourceConfig};
-use crate::pipeline::{Classified, Ingest};
+use crate::ingest::{Classified, Ingest};
 use crate::store::{Db, Store, sync_state};
 
 /// Larger files are recorded as seen without being classified: no notification is 25 MB.

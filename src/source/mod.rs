@@ -1,5 +1,5 @@
 //! Sources: where raw mail comes from. Each source reads messages and pushes them
-//! through [`crate::pipeline::Ingest`], committing its cursor with the results.
+//! through [`crate::ingest::Ingest`], committing its cursor with the results.
 
 pub mod imap;
 pub mod maildir;
@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::pipeline::Ingested;
+use crate::ingest::Ingested;
 
 /// What one pass over one source did.
 #[derive(Debug, Clone, Default, Serialize)]

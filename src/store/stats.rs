@@ -1,4 +1,4 @@
-//! Raw per-platform figures for one time window; `crate::stats` turns them into the
+//! Raw per-platform figures for one time window; `crate::digest::stats` turns them into the
 //! ROI report. Each query is a range scan on a covering index over time, so the cost
 //! follows the window, not the size of the whole log. (`+f.status` keeps SQLite from
 //! preferring the status index, which would walk every task ever closed.)

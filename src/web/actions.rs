@@ -9,8 +9,8 @@ use axum::response::Response;
 
 use super::links::{self, Action, LinkError, Page};
 use super::pages;
-use super::server::WebState;
-use crate::duration::HumanDuration;
+use super::state::WebState;
+use crate::config::duration::HumanDuration;
 use crate::plan::due_after;
 use crate::store::{FollowupRow, FollowupStatus, LinkOutcome, TaskChange, from_unix};
 

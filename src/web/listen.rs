@@ -67,7 +67,7 @@ impl ServeLimits {
     }
 }
 
-fn to_std(duration: crate::duration::HumanDuration) -> Duration {
+fn to_std(duration: crate::config::duration::HumanDuration) -> Duration {
     duration.to_chrono().to_std().unwrap_or(Duration::ZERO)
 }
 

@@ -4,10 +4,12 @@
 
 mod actions;
 mod feed;
+mod feed_cache;
 pub mod links;
 pub mod listen;
 mod pages;
 mod server;
+mod state;
 pub mod token;
 
 pub use links::action_url;

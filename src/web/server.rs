@@ -12,23 +12,14 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 
-use super::feed::{self, FeedCache};
+use super::feed;
+use super::feed_cache::FeedCache;
 use super::listen::{ServeLimits, serve_with_limits};
+pub use super::state::WebState;
 use super::{actions, links, pages};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Db;
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct WebState {
-    pub store: Db,
-    pub config: Arc<Config>,
-    pub clock: Clock,
-    /// The link-signing key, read again when its file changes.
-    pub key: Arc<links::LiveKey>,
-    pub feed: FeedCache,
-}
 
 /// Serve the feed and action links on `listener` until `shutdown` completes, then
 /// finish the requests in flight and return. Needs a `[web]` section in `config`.

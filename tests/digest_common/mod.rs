@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use nudged::classify::{Kind, RuleSet};
 use nudged::config::Config;
 use nudged::digest::outbox::{DigestOutcome, run_digest_on};
-use nudged::pipeline::{Ingest, ManualEntry, log_manual, plan_housekeeping};
+use nudged::ingest::{Ingest, ManualEntry, log_manual, plan_housekeeping};
 use nudged::source::maildir::sync_maildir;
 use nudged::store::{NewIdentity, Store};
 

@@ -81,7 +81,7 @@ pub async fn prove_smtp(config: &Config) -> Result<()> {
         return Ok(());
     };
     eprintln!("Logging in to smtp://{}…", smtp.host);
-    crate::deliver::check_smtp(&smtp)
+    crate::digest::deliver::check_smtp(&smtp)
         .await
         .map_err(|err| anyhow!("{err:#}\nNothing was written."))?;
     Ok(())

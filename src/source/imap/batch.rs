@@ -2,7 +2,7 @@
 //! both: the sync loop makes items and the commit consumes them, and neither imports
 //! the other's internals to share the type.
 
-use crate::pipeline::SentMail;
+use crate::ingest::SentMail;
 
 /// What became of one UID in a batch.
 pub(super) enum Item {

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 
 use super::SyncContext;
 use super::batch::Item;
-use crate::pipeline::{Classified, Ingest, Ingested, record_sent};
+use crate::ingest::{Classified, Ingest, Ingested, record_sent};
 use crate::source::SourceReport;
 use crate::store::{Db, MailboxState, sync_state};
 

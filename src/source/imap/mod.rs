@@ -1,7 +1,7 @@
 //! IMAP source: connect and log in ([`connect`]), sync a folder batch by batch with the
 //! cursor committed alongside the results ([`sync`]), and watch it with IDLE or polling,
 //! reconnecting through the one backoff policy ([`watch`]). The protocol code hands raw
-//! messages to [`crate::pipeline`]; what they mean is decided there.
+//! messages to [`crate::ingest`]; what they mean is decided there.
 
 mod batch;
 mod commit;

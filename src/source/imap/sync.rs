@@ -14,7 +14,7 @@ use super::pipelined::{Bodies, FirstLook, Pipelined};
 use super::{FolderRole, SyncContext};
 use crate::classify::message::MAX_BODY_BYTES;
 use crate::config::SourceConfig;
-use crate::pipeline::SentMail;
+use crate::ingest::SentMail;
 use crate::source::SourceReport;
 use crate::store::MailboxState;
 

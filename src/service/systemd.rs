@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use crate::config::{Config, SourceKind};
-use crate::daemon::Signals;
-use crate::notify::Notifier;
+use crate::service::daemon::Signals;
+use crate::service::notify::Notifier;
 use crate::store::Db;
 
 /// How long a work loop may go without progress before it counts as hung: the longest

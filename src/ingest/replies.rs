@@ -13,7 +13,7 @@ use crate::classify::Kind;
 use crate::classify::message::MailView;
 use crate::classify::rules::domain_within;
 use crate::config::Config;
-use crate::duration::HumanDuration;
+use crate::config::duration::HumanDuration;
 use crate::store::digest_queries::{self, NewReplyResult};
 use crate::store::{FollowupStatus, NewIdentity, ReplyResult, followups};
 
@@ -25,7 +25,7 @@ const MAX_LINE_CHARS: usize = 300;
 pub enum Command {
     Done(i64),
     Skip(i64),
-    /// Skip every pending task more than [`super::STALE_DAYS`] overdue: back after an
+    /// Skip every pending task more than [`crate::digest::STALE_DAYS`] overdue: back after an
     /// absence, the old backlog goes in one line.
     SkipOld,
     Snooze(i64, HumanDuration),
@@ -326,11 +326,11 @@ fn apply(
             })
         }
         Command::SkipOld => {
-            let before = now - chrono::Duration::days(super::STALE_DAYS);
+            let before = now - chrono::Duration::days(crate::digest::STALE_DAYS);
             digest_queries::skip_due_before(tx, before.timestamp(), now.timestamp()).map(|n| {
                 format!(
                     "skipped {n} follow-up(s) more than {} days overdue",
-                    super::STALE_DAYS
+                    crate::digest::STALE_DAYS
                 )
             })
         }
@@ -383,14 +383,14 @@ fn log(
         display_name: Some(name.to_string()),
         ..NewIdentity::default()
     };
-    let entry = crate::pipeline::ManualEntry {
+    let entry = super::manual::ManualEntry {
         who,
         contact_id: None,
         kind,
         subject: subject.to_string(),
         note: None,
     };
-    let (_, planned) = crate::pipeline::log_manual_in(tx, config, &entry, now)?;
+    let (_, planned) = super::manual::log_manual_in(tx, config, &entry, now)?;
     Ok(planned)
 }
 

@@ -18,7 +18,7 @@ use crate::classify::prefilter::Prefilter;
 use crate::clock::Clock;
 use crate::config::{Config, SourceConfig, SourceKind};
 use crate::digest::outbox::{DigestOutcome, run_digest};
-use crate::pipeline::plan_housekeeping;
+use crate::ingest::plan_housekeeping;
 use crate::source::imap::{self, Hooks, SyncContext};
 use crate::source::{FirstSync, Progress, SourceReport, maildir::sync_maildir_db};
 use crate::store::Db;
