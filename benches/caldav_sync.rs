@@ -13,7 +13,7 @@
 //! Radicale's storage folder and nudged's item rows filled from one PROPFIND, which is the
 //! state after a first upload; then the passes with nothing changed are measured.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::process::Command;

@@ -10,7 +10,7 @@
 //!   rows committed, from the daemon's own log);
 //! - peak RSS (VmHWM) of the daemon during and after its backfill.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -5,14 +5,16 @@
 //! Data flows one way:
 //!
 //! ```text
-//! source ──raw mail──▶ classify ──Classification──▶ store ──▶ plan ──Followup──▶ store
-//! (maildir, imap)      (pure)                       (sqlite)  (pure)
-//! store ──▶ digest (schedule, render, outbox) ──▶ deliver (smtp, sendmail, file)
-//! inbox ──reply to a digest──▶ digest::replies ──▶ store (done, snooze, met…)
-//! store ──▶ calendar (.ics)
+//! source ──raw mail──▶ ingest: classify → record → plan ──▶ store (one writer, read pool)
+//! (maildir, imap)      (a reply to a digest is mail too)
+//! store ──▶ digest (gather, rank, render, outbox) ──▶ deliver (smtp, sendmail, file)
+//! store ◀─▶ calendar (.ics; CalDAV and vdir task lists, both ways)
+//! store ◀── web (feed, signed links), import (vCard, LinkedIn, CardDAV)
 //! ```
 //!
-//! [`pipeline`] is the one path every message takes; [`cli`] is the command line.
+//! [`ingest`] is the one path every message takes, [`service`] wires the daemon, [`cli`]
+//! is the command line; `clock`, `backoff`, `secret`, `tls` and `progress_bar` are the
+//! leaves everything may use.
 
 pub mod backoff;
 pub mod calendar;

@@ -3,7 +3,7 @@
 //! token 0600, the daemon's log-in to a real Dovecot uses XOAUTH2 with the token it was
 //! issued, a rotated refresh token is kept, and a revoked one says to sign in again.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, Read, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -1,7 +1,7 @@
 //! `nudged check` against a real Dovecot and SMTP server: a good config passes; a wrong
 //! password, a missing folder and an unreachable host each fail with what to fix.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

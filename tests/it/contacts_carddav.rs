@@ -2,7 +2,7 @@
 //! vdir folder, each with grouped properties (item1.URL), X-SOCIALPROFILE and IMPP, which
 //! become platform identities; reading again adds no one.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! after the outage covering everything that happened meanwhile, none when there is
 //! nothing to say. The transport is a file per message: delivery is not under test here.
 
-mod digest_common;
+use crate::digest_common;
 
 use std::path::Path;
 

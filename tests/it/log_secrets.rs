@@ -3,13 +3,13 @@
 //! binary against a real Dovecot with LOGIN over a plain loopback connection, where the
 //! password would otherwise be traced in the clear.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 
 use support::{Dovecot, PASSWORD};
 
-const MENTION: &str = include_str!("fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../fixtures/github/mention.eml");
 
 #[test]
 fn the_password_stays_out_of_the_log_at_every_rust_log() {

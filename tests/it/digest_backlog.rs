@@ -5,7 +5,7 @@
 //! no tracking, and the feed served over HTTP covers a window, not the backlog. The
 //! signed links of the offer and of the task list work against the real server.
 
-mod web_common;
+use crate::web_common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! vdir task client) reads them and ticks one off, nudged closes that task; a task closed
 //! in nudged shows completed in todoman; khal reads the same folder.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

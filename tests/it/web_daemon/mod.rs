@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const MENTION: &str = include_str!("../fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../../fixtures/github/mention.eml");
 
 /// A mention notification with its own Message-ID, so each copy is a new interaction.
 pub fn mention(id: &str) -> String {

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const MENTION: &str = include_str!("fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../fixtures/github/mention.eml");
 
 /// Run nudged with `args`, killing it if it has not finished within 10 s.
 fn nudged(config: &Path, args: &[&OsStr]) -> Output {

@@ -2,7 +2,7 @@
 //! parsers (Python icalendar, Mozilla ical.js, khal): content, folding, hostile text,
 //! secret tokens, conditional GETs and how fast a change shows.
 
-mod web_common;
+use crate::web_common;
 
 use std::time::Duration;
 

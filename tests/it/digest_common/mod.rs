@@ -256,7 +256,7 @@ pub fn assert_matches_golden(png: &Path, name: &str) {
         panic!(
             "screenshot differs from tests/golden/{name} in {:.1}% of {GOLDEN_BLOCK}px blocks \
              (tolerance {:.1}%); the new one is {}. If the change is intended, refresh with \
-             NUDGED_UPDATE_GOLDEN=1 cargo test --test digest_delivery",
+             NUDGED_UPDATE_GOLDEN=1 cargo test --test it digest_delivery::",
             share * 100.0,
             GOLDEN_MAX_DIFFERING * 100.0,
             kept.display()

@@ -3,8 +3,8 @@
 //! Each time the digest is never lost, arrives at most twice, and always with the
 //! Message-ID it was given when it entered the outbox.
 
-mod digest_common;
-mod support;
+use crate::digest_common;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,8 +5,8 @@
 //! goes out exactly once. And `run --once` with a source it cannot reach still plans,
 //! sends the digest and then says it failed.
 
-mod support;
-mod tarpit;
+use crate::support;
+use crate::tarpit;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use support::{Dovecot, SmtpSink};
 use tarpit::Tarpit;
 
-const MENTION: &str = include_str!("fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../fixtures/github/mention.eml");
 /// 07:31 in Berlin: the 07:30 digest is due.
 const NOW: &str = "2026-11-24T06:31:00Z";
 /// Ten minutes on: the first sender's lease (five minutes) has run out.

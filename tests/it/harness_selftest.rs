@@ -1,7 +1,7 @@
 //! Checks the test harness itself (tests/support): real Dovecot, aiosmtpd and the stall
 //! proxy start, talk, restart and fail the way nudged's end-to-end tests rely on.
 
-mod support;
+use crate::support;
 
 use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};

@@ -2,7 +2,7 @@
 //! the first sync (the notification already logged), WATCHDOG=1 keeps coming while the
 //! IMAP loop makes progress and stops while its connection is stalled.
 
-mod support;
+use crate::support;
 
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use support::{Dovecot, StallProxy};
 
-const MENTION: &str = include_str!("fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../fixtures/github/mention.eml");
 
 fn interactions(db: &std::path::Path) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();

@@ -3,7 +3,7 @@
 //! says so and writes nothing; an existing config is never replaced without --force; and
 //! the questions on a terminal (tmux) lead to the same kind of config.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

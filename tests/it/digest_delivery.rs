@@ -4,8 +4,8 @@
 //! reply, appended over IMAP, is read back by the maildir source and acted on, while a
 //! forged reply does nothing.
 
-mod digest_common;
-mod support;
+use crate::digest_common;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! appended, surviving restarts, kill -9, new UIDVALIDITY, expunges, stalls and wrong
 //! passwords, and every way of logging in. Each test has its own server and user.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -21,7 +21,7 @@ use serde_json::Value;
 use support::{Dovecot, StallProxy};
 use tokio_util::sync::CancellationToken;
 
-const MENTION: &str = include_str!("fixtures/github/mention.eml");
+const MENTION: &str = include_str!("../fixtures/github/mention.eml");
 
 /// A GitHub mention with its own Message-ID, so each one is a new interaction.
 fn notification(n: usize) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! nothing, the button's POST acts once, expired or tampered links are refused, and
 //! everything outside shown on a page is escaped.
 
-mod web_common;
+use crate::web_common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

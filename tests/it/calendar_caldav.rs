@@ -2,7 +2,7 @@
 //! the Python `caldav` library as the person's phone, nudged as the binary (`run --once`)
 //! and as the library (to edit the list between nudged's read and its write).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

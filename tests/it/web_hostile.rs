@@ -4,8 +4,7 @@
 //! memory stays bounded, a message dropped into the Maildir meanwhile is logged, and the
 //! feed answers afterwards. The smaller tests check the defaults and each cap.
 
-mod support;
-mod web_daemon;
+use crate::web_daemon;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
