@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, once: bool) -> Result<()> {
         .into());
     }
     RuleSet::with_user_config(&ctx.config.platforms, &ctx.config.rules).map_err(UsageError)?;
+    limit_malloc_arenas();
     // One thread is plenty for a few mail connections and the web side, and keeps the
     // daemon small. The database writer has a thread of its own; reads, classification
     // and feed rendering use the blocking pool, kept small too (every extra thread costs
@@ -227,4 +228,16 @@ fn print_report(ctx: &Context, report: &PassReport) -> Result<()> {
         println!("\n{text}");
     }
     Ok(())
+}
+
+/// glibc gives each thread that allocates its own malloc arena (up to 8 per core), and
+/// each arena keeps freed memory resident. The daemon's few threads (runtime, database
+/// writer, a small blocking pool) allocate little, so two arenas are plenty: measured on
+/// the backfill bench, this is most of the difference between 15.6 and 15 MB resident.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before the threads start.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
