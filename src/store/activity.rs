@@ -69,13 +69,14 @@ impl super::Store {
             let row = entry(&mut rows, platform);
             row.interactions += 1;
             row.last_at = Some(row.last_at.map_or(occurred, |l| l.max(occurred)));
-            let seen = match people.iter().position(|(p, _)| p == platform) {
-                Some(at) => &mut people[at].1,
+            let at = match people.iter().position(|(p, _)| p == platform) {
+                Some(at) => at,
                 None => {
                     people.push((platform.to_string(), Default::default()));
-                    &mut people.last_mut().expect("just pushed").1
+                    people.len() - 1
                 }
             };
+            let seen = &mut people[at].1;
             if let Some(contact) = contact {
                 seen.insert(contact);
             }
