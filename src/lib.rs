@@ -18,6 +18,7 @@
 
 pub mod backoff;
 pub mod calendar;
+pub mod child;
 pub mod classify;
 pub mod cli;
 pub mod clock;

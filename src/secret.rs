@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::child::{ChildError, run_with_deadline};
+
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -46,29 +48,20 @@ impl Secret {
     }
 
     async fn from_command_within(command: &str, deadline: Duration) -> Result<Self> {
-        let child = tokio::process::Command::new("/bin/sh")
+        let mut child = tokio::process::Command::new("/bin/sh");
+        child
             .arg("-c")
             .arg(command)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .context("cannot run password_command")?;
-        let group = child.id();
-        match tokio::time::timeout(deadline, child.wait_with_output()).await {
-            Ok(output) => first_line(output.context("cannot run password_command")?),
-            Err(_) => {
-                // Dropping the future killed the shell; its children go with the group.
-                if let Some(pid) = group.and_then(|id| i32::try_from(id).ok()) {
-                    // SAFETY: plain syscall on a group this process created.
-                    unsafe { libc::kill(-pid, libc::SIGKILL) };
-                }
-                bail!(
-                    "password_command did not finish within {}s and was stopped; check that it runs without a prompt",
-                    deadline.as_secs()
-                )
+            .stderr(Stdio::inherit());
+        match run_with_deadline(child, None, deadline).await {
+            Ok(output) => first_line(output),
+            Err(ChildError::TimedOut) => bail!(
+                "password_command did not finish within {}s and was stopped; check that it runs without a prompt",
+                deadline.as_secs()
+            ),
+            Err(ChildError::Spawn(err) | ChildError::Stdin(err) | ChildError::Wait(err)) => {
+                Err(err).context("cannot run password_command")
             }
         }
     }

@@ -13,8 +13,8 @@ use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::io::AsyncWriteExt;
 
+use crate::child::{ChildError, run_with_deadline};
 use crate::config::{Config, DigestConfig, SmtpConfig, TlsMode, TransportKind};
 use crate::secret::resolve_secret;
 
@@ -257,39 +257,29 @@ async fn send_sendmail(
     // Split on whitespace, no shell: the command comes from the config, the data never.
     let mut words = command.split_whitespace();
     let program = words.next().context("digest.sendmail_command is empty")?;
-    let mut child = tokio::process::Command::new(program)
+    let mut child = tokio::process::Command::new(program);
+    child
         .args(words)
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| {
-            format!("cannot run {program:?}: install a sendmail (e.g. msmtp-mta) or set digest.sendmail_command")
-        })?;
+        .stderr(Stdio::piped());
     // sendmail wants local line endings; lettre wrote CRLF.
     let local = String::from_utf8_lossy(message).replace("\r\n", "\n");
-    let stdin = child.stdin.take();
-    let run = async move {
-        if let Some(mut stdin) = stdin {
-            stdin
-                .write_all(local.as_bytes())
-                .await
-                .with_context(|| format!("{program:?} stopped reading the message"))?;
-            // Closed here, so sendmail sees the end of the message.
+    let output = match run_with_deadline(child, Some(local.as_bytes()), deadline).await {
+        Ok(output) => output,
+        Err(ChildError::Spawn(err)) => {
+            return Err(err).with_context(|| {
+                format!("cannot run {program:?}: install a sendmail (e.g. msmtp-mta) or set digest.sendmail_command")
+            });
         }
-        child
-            .wait_with_output()
-            .await
-            .context("cannot wait for sendmail")
-    };
-    let output = tokio::time::timeout(deadline, run).await.map_err(|_| {
-        // Dropping `run` dropped the child, which kills it.
-        anyhow!(
-            "{command:?} did not finish within {}s and was stopped; check digest.sendmail_command",
+        Err(ChildError::Stdin(err)) => {
+            return Err(err).with_context(|| format!("{program:?} stopped reading the message"));
+        }
+        Err(ChildError::Wait(err)) => return Err(err).context("cannot wait for sendmail"),
+        Err(ChildError::TimedOut) => bail!(
+            "{command:?} did not finish within {}s and was stopped (with what it started); check digest.sendmail_command",
             deadline.as_secs()
-        )
-    })??;
+        ),
+    };
     if !output.status.success() {
         bail!(
             "{command:?} failed ({}): {}",
@@ -303,6 +293,7 @@ async fn send_sendmail(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncWriteExt;
 
     #[tokio::test]
     async fn refused_connection_says_check_host_and_port() {
