@@ -149,11 +149,12 @@ fn main() -> Result<()> {
         "populated {CONTACTS} contacts, {INTERACTIONS} interactions, {OPEN_TASKS} open + {CLOSED_TASKS} closed follow-ups in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let key = nudged::digest::link_key_on(&mut store, &config)?;
     let (mut gather, mut render_both, mut total, mut with_mime) = (vec![], vec![], vec![], vec![]);
     let mut size = (0, 0, 0);
     for _ in 0..30 {
         let t0 = Instant::now();
-        let data = prepare(&mut store, &config, now)?;
+        let data = prepare(&store, &config, now, key.as_deref())?;
         let t1 = Instant::now();
         let text = render::text(&data);
         let page = html::html(&data);

@@ -9,6 +9,12 @@
 //!   500 ms after a change before it tells an idling client) and our share (IDLE news →
 //!   rows committed, from the daemon's own log);
 //! - peak RSS (VmHWM) of the daemon during and after its backfill.
+//!
+//! To compare with another build (an older commit) in the same session, name its binary
+//! in NUDGED_BENCH_BASELINE: its backfill and resync then run in the same rounds, same
+//! mailbox, the order alternating. NUDGED_BENCH_ROUNDS sets the rounds (default 5);
+//! NUDGED_BENCH_BACKFILL_ONLY=1 stops before the daemon part; NUDGED_BENCH_CALLGRIND=DIR
+//! runs one more backfill of each binary under callgrind, its profile written to DIR.
 
 #[path = "../tests/it/support/mod.rs"]
 mod support;
@@ -164,7 +170,11 @@ fn write_config(dir: &Path, port: u16) -> PathBuf {
 }
 
 fn nudged(config: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nudged"));
+    nudged_at(Path::new(env!("CARGO_BIN_EXE_nudged")), config, args)
+}
+
+fn nudged_at(bin: &Path, config: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(bin);
     cmd.arg("--config")
         .arg(config)
         .args(args)
@@ -274,37 +284,131 @@ fn main() {
     let (took, _) = timed(nudged(&warm, &["run", "--once"]));
     eprintln!("warm-up, nudged backfill: {took:?}");
 
+    let baseline: Option<PathBuf> = std::env::var_os("NUDGED_BENCH_BASELINE").map(PathBuf::from);
+    let rounds: usize = std::env::var("NUDGED_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    if let Some(bin) = &baseline {
+        let scratch = tempfile::tempdir().unwrap();
+        let warm = write_config(scratch.path(), port);
+        let (took, _) = timed(nudged_at(bin, &warm, &["run", "--once"]));
+        eprintln!("warm-up, baseline backfill: {took:?}");
+    }
+    let ours = PathBuf::from(env!("CARGO_BIN_EXE_nudged"));
+    // Ours first in even rounds, the baseline first in odd ones.
+    let order = |round: usize| -> Vec<(usize, &Path)> {
+        let mut bins = vec![(0, ours.as_path())];
+        if let Some(bin) = &baseline {
+            bins.push((1, bin.as_path()));
+            if round % 2 == 1 {
+                bins.reverse();
+            }
+        }
+        bins
+    };
     let mut plain_times = Vec::new();
-    let mut backfill_times = Vec::new();
-    let mut last = None;
-    for round in 0..5 {
+    let mut backfill_times = [Vec::new(), Vec::new()];
+    let mut last = [None, None];
+    for round in 0..rounds {
         let (took, out) = plain();
         plain_times.push(took);
-        let dir = tempfile::tempdir().unwrap();
-        let config = write_config(dir.path(), port);
-        let (backfill, _) = timed(nudged(&config, &["run", "--once"]));
-        backfill_times.push(backfill);
-        eprintln!("round {round}: plain client {took:?} ({out}), nudged backfill {backfill:?}");
-        let logged = scalar(
-            &dir.path().join("nudged.db"),
-            "SELECT count(*) FROM interaction",
-        );
-        assert_eq!(logged as usize, expected, "every notification once");
-        assert_eq!(
-            scalar(
+        let mut line = format!("round {round}: plain client {took:?} ({out})");
+        for (which, bin) in order(round) {
+            let dir = tempfile::tempdir().unwrap();
+            let config = write_config(dir.path(), port);
+            let (backfill, _) = timed(nudged_at(bin, &config, &["run", "--once"]));
+            backfill_times[which].push(backfill);
+            line += &format!(", {} backfill {backfill:?}", ["nudged", "baseline"][which]);
+            let logged = scalar(
                 &dir.path().join("nudged.db"),
-                "SELECT last_seen_uid FROM mailbox_state"
-            ) as usize,
-            n
+                "SELECT count(*) FROM interaction",
+            );
+            assert_eq!(logged as usize, expected, "every notification once");
+            assert_eq!(
+                scalar(
+                    &dir.path().join("nudged.db"),
+                    "SELECT last_seen_uid FROM mailbox_state"
+                ) as usize,
+                n
+            );
+            last[which] = Some((dir, config));
+        }
+        eprintln!("{line}");
+    }
+    let mut resync = [Vec::new(), Vec::new()];
+    for round in 0..10 {
+        for (which, bin) in order(round) {
+            let (_, config) = last[which].as_ref().unwrap();
+            resync[which].push(timed(nudged_at(bin, config, &["run", "--once"])).0);
+        }
+    }
+    for times in resync.iter_mut().chain(backfill_times.iter_mut()) {
+        times.sort();
+    }
+    plain_times.sort();
+    if let Ok(out) = std::env::var("NUDGED_BENCH_CALLGRIND") {
+        for (which, bin) in order(0) {
+            let dir = tempfile::tempdir().unwrap();
+            let config = write_config(dir.path(), port);
+            let name = ["nudged", "baseline"][which];
+            let mut cmd = Command::new("valgrind");
+            cmd.args(["--tool=callgrind", "--trace-children=no"])
+                .arg(format!("--callgrind-out-file={out}/{name}.callgrind"))
+                .arg(bin)
+                .arg("--config")
+                .arg(&config)
+                .args(["run", "--once"])
+                .env_remove("RUST_LOG");
+            let (took, _) = timed(cmd);
+            eprintln!("callgrind, {name}: {took:?} → {out}/{name}.callgrind");
+        }
+    }
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name\t: "))
+        .unwrap_or("?");
+    let cores = std::thread::available_parallelism().map_or(0, |c| c.get());
+    println!("machine: {model}, {cores} cores; Dovecot on loopback, plain IMAP");
+    println!("mailbox: {n} messages, {expected} notifications");
+    let median = |times: &[Duration]| percentile(times, 0.5);
+    let ratio =
+        |times: &[Duration]| median(times).as_secs_f64() / median(&plain_times).as_secs_f64();
+    println!(
+        "backfill (run --once, fresh db): median {:?}, min {:?}, {:.2}× the plain client's median (rounds, sorted: {:?})",
+        median(&backfill_times[0]),
+        backfill_times[0][0],
+        ratio(&backfill_times[0]),
+        backfill_times[0]
+    );
+    if let Some(bin) = &baseline {
+        println!(
+            "baseline {}: backfill median {:?}, min {:?}, {:.2}× the plain client's median (rounds, sorted: {:?}); run --once with nothing new: p50 {:?} (ours p50 {:?})",
+            bin.display(),
+            median(&backfill_times[1]),
+            backfill_times[1][0],
+            ratio(&backfill_times[1]),
+            backfill_times[1],
+            median(&resync[1]),
+            median(&resync[0]),
         );
-        last = Some((dir, config));
     }
-    let (dir, config) = last.unwrap();
-    let mut resync = Vec::new();
-    for _ in 0..10 {
-        resync.push(timed(nudged(&config, &["run", "--once"])).0);
+    println!(
+        "plain client, every header block: median {:?}, min {:?} (rounds, sorted: {plain_times:?})",
+        median(&plain_times),
+        plain_times[0]
+    );
+    let [resync, _] = resync;
+    let (dir, _) = last[0].take().unwrap();
+    if std::env::var_os("NUDGED_BENCH_BACKFILL_ONLY").is_some() {
+        println!(
+            "run --once with nothing new: p50 {:?}, max {:?}",
+            percentile(&resync, 0.5),
+            resync.last().unwrap()
+        );
+        return;
     }
-    resync.sort();
 
     let mut probe = Command::new("python3");
     probe.args([
@@ -388,22 +492,6 @@ fn main() {
     from_stored.sort();
     drop(dir);
 
-    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpu
-        .lines()
-        .find_map(|l| l.strip_prefix("model name\t: "))
-        .unwrap_or("?");
-    let cores = std::thread::available_parallelism().map_or(0, |c| c.get());
-    println!("machine: {model}, {cores} cores; Dovecot on loopback, plain IMAP");
-    println!("mailbox: {n} messages, {expected} notifications");
-    println!(
-        "backfill (run --once, fresh db): {:?} (rounds: {backfill_times:?})",
-        backfill_times.iter().min().unwrap()
-    );
-    println!(
-        "plain client, every header block: {:?} (rounds: {plain_times:?})",
-        plain_times.iter().min().unwrap()
-    );
     println!("backfill (daemon, fresh db): {daemon_backfill:?}");
     println!(
         "run --once with nothing new: p50 {:?}, max {:?}",

@@ -22,7 +22,8 @@ pub fn digest(ctx: &Context, preview: bool, send_now: bool, raw: bool) -> Result
     let now = ctx.clock.now();
     if preview {
         // Built exactly as `--send-now` would build it; nothing is stored or sent.
-        let data = prepare(&mut store, &ctx.config, now)?;
+        let key = crate::digest::link_key_on(&mut store, &ctx.config)?;
+        let data = prepare(&store, &ctx.config, now, key.as_deref())?;
         let message = compose(config, &data, &new_message_id(now, config))?;
         if ctx.json {
             return print_json(&serde_json::json!({

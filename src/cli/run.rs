@@ -137,10 +137,11 @@ async fn finish_pass(
         DigestOutcome::NotConfigured => None,
         _ => {
             let (config, now) = (std::sync::Arc::new(ctx.config.clone()), ctx.clock.now());
+            let key = crate::digest::link_key(daemon.db(), &config).await?;
             let preview = daemon
                 .db()
-                .write(move |store| {
-                    let data = crate::digest::outbox::prepare(store, &config, now)?;
+                .read(move |store| {
+                    let data = crate::digest::outbox::prepare(store, &config, now, key.as_deref())?;
                     Ok(format!(
                         "Preview of the next digest — {}\n\n{}",
                         crate::digest::render::subject(&data),

@@ -20,8 +20,8 @@ use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
 use chrono_tz::Tz;
 
 use crate::config::{Config, RoiEvery};
-use crate::store::{FollowupRow, ReplyResultRow, Store, TaskContext, to_unix};
-use crate::web::links::{Action, Page, sign_page_path, sign_path, signing_key};
+use crate::store::{Db, FollowupRow, ReplyResultRow, Store, TaskContext, to_unix};
+use crate::web::links::{Action, Page, load_key, sign_page_path, sign_path, signing_key};
 
 /// Coming back after an absence: with at least this many tasks more than a week
 /// overdue, the digest offers to skip everything older than [`STALE_DAYS`].
@@ -242,30 +242,47 @@ impl std::fmt::Debug for LinkSigner {
 }
 
 impl LinkSigner {
-    /// The signer for `config`'s `[web] public_url`, or `None` without one.
-    pub fn for_config(
-        store: &mut Store,
-        config: &Config,
-        now: DateTime<Utc>,
-    ) -> Result<Option<Self>> {
-        let Some(web) = &config.web else {
-            return Ok(None);
-        };
-        let Some(base) = web
+    /// `[web] public_url` without a trailing slash, if links are wanted at all.
+    fn base_url(config: &Config) -> Option<&str> {
+        config
+            .web
+            .as_ref()?
             .public_url
             .as_deref()
             .map(|u| u.trim().trim_end_matches('/'))
             .filter(|u| !u.is_empty())
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Self {
-            base: base.to_string(),
-            key: signing_key(store)?,
-            expires: now + web.link_expiry.to_chrono(),
-        }))
     }
 
+    /// The signer for `config`'s `[web] public_url` with `key`, or `None` without one.
+    pub fn for_config(config: &Config, key: &[u8], now: DateTime<Utc>) -> Option<Self> {
+        let base = Self::base_url(config)?;
+        let web = config.web.as_ref()?;
+        Some(Self {
+            base: base.to_string(),
+            key: key.to_vec(),
+            expires: now + web.link_expiry.to_chrono(),
+        })
+    }
+}
+
+/// The key a digest for `config` signs its links with (`None` without `[web]
+/// public_url`), read before the digest's write: the key file is never touched inside it.
+pub async fn link_key(db: &Db, config: &Config) -> Result<Option<Vec<u8>>> {
+    if LinkSigner::base_url(config).is_none() {
+        return Ok(None);
+    }
+    load_key(db).await.map(Some)
+}
+
+/// [`link_key`] on a connection of the caller's own (CLI commands, tests).
+pub fn link_key_on(store: &mut Store, config: &Config) -> Result<Option<Vec<u8>>> {
+    if LinkSigner::base_url(config).is_none() {
+        return Ok(None);
+    }
+    signing_key(store).map(Some)
+}
+
+impl LinkSigner {
     /// The signed page listing every open task with its buttons.
     pub fn tasks_page(&self) -> String {
         format!(
@@ -313,9 +330,8 @@ mod tests {
         .unwrap();
         let mut store = Store::in_memory().unwrap();
         let now = Utc::now();
-        let signer = LinkSigner::for_config(&mut store, &config, now)
-            .unwrap()
-            .unwrap();
+        let key = link_key_on(&mut store, &config).unwrap().unwrap();
+        let signer = LinkSigner::for_config(&config, &key, now).unwrap();
         assert_eq!(signer.expires, now + Duration::hours(3));
         let expires = (now + Duration::hours(3)).timestamp();
         let (_, url) = &signer.task_links(5)[0];

@@ -155,14 +155,20 @@ pub fn new_message_id(slot: DateTime<Utc>, digest: &DigestConfig) -> String {
     )
 }
 
-/// Everything needed to render the digest that would go out now (also for `--preview`).
-pub fn prepare(store: &mut Store, config: &Config, now: DateTime<Utc>) -> Result<DigestData> {
+/// Everything needed to render the digest that would go out now (also for `--preview`),
+/// its links signed with `key` (from [`super::link_key`]; `None` without links).
+pub fn prepare(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    key: Option<&[u8]>,
+) -> Result<DigestData> {
     let tz = config
         .digest
         .as_ref()
         .map_or(chrono_tz::UTC, |d| d.timezone.0);
     let mut data = DigestData::gather(store, now, tz, &DigestOptions::from_config(config))?;
-    data.links = LinkSigner::for_config(store, config, now)?;
+    data.links = key.and_then(|key| LinkSigner::for_config(config, key, now));
     Ok(data)
 }
 
@@ -179,9 +185,11 @@ pub async fn run_digest(
         return Ok(DigestOutcome::NotConfigured);
     }
     let holder = lease_holder();
+    // The key file is read now, so the write below is SQL (and rendering) only.
+    let key = super::link_key(db, config).await?;
     let begun = {
         let (config, holder) = (std::sync::Arc::clone(config), holder.clone());
-        db.write(move |store| begin(store, &config, now, force, &holder))
+        db.write(move |store| begin(store, &config, now, force, &holder, key.as_deref()))
             .await?
     };
     let delivery = match begun {
@@ -205,7 +213,8 @@ pub async fn run_digest_on(
         return Ok(DigestOutcome::NotConfigured);
     }
     let holder = lease_holder();
-    let delivery = match begin(store, config, now, force, &holder)? {
+    let key = super::link_key_on(store, config)?;
+    let delivery = match begin(store, config, now, force, &holder, key.as_deref())? {
         Begun::Done(outcome) => return Ok(outcome),
         Begun::Deliver(delivery) => delivery,
     };
@@ -239,12 +248,13 @@ fn begin(
     now: DateTime<Utc>,
     force: bool,
     holder: &str,
+    key: Option<&[u8]>,
 ) -> Result<Begun> {
     let until = now.timestamp() + LEASE_SECONDS;
     if !store.acquire_lease(LEASE, holder, now.timestamp(), until)? {
         return Ok(Begun::Done(DigestOutcome::Busy));
     }
-    let begun = decide(store, config, now, force).and_then(|begun| {
+    let begun = decide(store, config, now, force, key).and_then(|begun| {
         if let Begun::Deliver(delivery) = &begun {
             store.mark_digest_sending(delivery.row.id)?;
         }
@@ -304,7 +314,13 @@ fn release(store: &mut Store, holder: &str) {
     }
 }
 
-fn decide(store: &mut Store, config: &Config, now: DateTime<Utc>, force: bool) -> Result<Begun> {
+fn decide(
+    store: &mut Store,
+    config: &Config,
+    now: DateTime<Utc>,
+    force: bool,
+    key: Option<&[u8]>,
+) -> Result<Begun> {
     let digest = config.digest.as_ref().context("no [digest] section")?;
     let slot = if force {
         now
@@ -349,7 +365,7 @@ fn decide(store: &mut Store, config: &Config, now: DateTime<Utc>, force: bool) -
     if !force && next - now < Duration::hours(CATCH_UP_HOLD_HOURS) {
         return done(DigestOutcome::Held { next });
     }
-    let data = prepare(store, config, now)?;
+    let data = prepare(store, config, now, key)?;
     if data.is_empty() && !digest.send_when_empty && !force {
         return done(DigestOutcome::NothingToSay { slot });
     }

@@ -5,11 +5,8 @@
 //! cannot be forged or stretched past its expiry. The digest writes them; the web server
 //! checks them.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::SystemTime;
+mod key;
 
-use anyhow::{Context, Result};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -17,9 +14,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::WebConfig;
-use crate::store::Store;
 
-const KEY_SETTING: &str = "link_signing_key";
+pub use key::{LiveKey, key_path, load_key, rotate_key, signing_key};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -59,143 +55,6 @@ impl Action {
             Action::Skip => "Skip",
         }
     }
-}
-
-/// Where the signing key of the database at `db` lives: beside it, `NAME.db.link-key`.
-/// `None` for an in-memory database, whose key stays in it.
-pub fn key_path(db: &Path) -> Option<PathBuf> {
-    if db.as_os_str() == ":memory:" {
-        return None;
-    }
-    let mut name = db.file_name()?.to_os_string();
-    name.push(".link-key");
-    Some(db.with_file_name(name))
-}
-
-/// The key that signs links; made once, with 256 random bits. A key an older nudged
-/// kept in the database moves to the key file (so its links keep working) and leaves
-/// the database.
-pub fn signing_key(store: &mut Store) -> Result<Vec<u8>> {
-    let stored = store
-        .setting(KEY_SETTING)?
-        .and_then(|text| hex::decode(text).ok())
-        .filter(|key| key.len() >= 32);
-    let Some(path) = key_path(store.path()) else {
-        if let Some(key) = stored {
-            return Ok(key);
-        }
-        let key: [u8; 32] = rand::random();
-        store.set_setting(KEY_SETTING, &hex::encode(key))?;
-        return Ok(key.to_vec());
-    };
-    if let Some(key) = read_key_file(&path)? {
-        if stored.is_some() {
-            store.delete_setting(KEY_SETTING)?;
-        }
-        return Ok(key);
-    }
-    let moved = stored.is_some();
-    let key = stored.unwrap_or_else(|| rand::random::<[u8; 32]>().to_vec());
-    write_key_file(&path, &key)?;
-    if moved {
-        store.delete_setting(KEY_SETTING)?;
-    }
-    Ok(key)
-}
-
-/// Replace the signing key: every link made with the old one is refused from now on
-/// (a running server notices the new file at its next request).
-pub fn rotate_key(store: &mut Store) -> Result<PathBuf> {
-    let path = key_path(store.path()).context("an in-memory database has no key file")?;
-    let key: [u8; 32] = rand::random();
-    write_key_file(&path, &key)?;
-    store.delete_setting(KEY_SETTING)?;
-    Ok(path)
-}
-
-/// The key in `path`, or `None` if there is no such file. A damaged file is an error
-/// that says how to fix it, not a silent new key.
-fn read_key_file(path: &Path) -> Result<Option<Vec<u8>>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => {
-            return Err(err)
-                .with_context(|| format!("cannot read the link key {}", path.display()));
-        }
-    };
-    match hex::decode(text.trim()) {
-        Ok(key) if key.len() >= 32 => Ok(Some(key)),
-        _ => anyhow::bail!(
-            "the link key {} is damaged; `nudged links --rotate` makes a new one \
-             (links in earlier digests then stop working)",
-            path.display()
-        ),
-    }
-}
-
-/// Write the key to a 0600 temp file, then rename it over `path`: a reader sees the
-/// old key or the new one, never half of one.
-fn write_key_file(path: &Path, key: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    let mut tmp_name = path.as_os_str().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&tmp).and_then(|mut file| {
-        file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
-        file.sync_all()
-    });
-    written
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .with_context(|| format!("cannot write the link key {}", path.display()))
-}
-
-/// The key as the web server holds it: read at start, read again when the file changes
-/// (after `nudged links --rotate`), so a rotation takes effect without a restart.
-pub struct LiveKey {
-    path: Option<PathBuf>,
-    current: Mutex<(Option<SystemTime>, Vec<u8>)>,
-}
-
-impl LiveKey {
-    /// The key of `store`, made if there is none yet.
-    pub fn load(store: &mut Store) -> Result<Self> {
-        let key = signing_key(store)?;
-        let path = key_path(store.path());
-        let modified = path.as_deref().and_then(modified);
-        Ok(Self {
-            path,
-            current: Mutex::new((modified, key)),
-        })
-    }
-
-    /// The key now. A file that cannot be read keeps the last good key and logs why.
-    pub fn current(&self) -> Vec<u8> {
-        let mut current = self
-            .current
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(path) = &self.path {
-            let now = modified(path);
-            if now != current.0 {
-                match read_key_file(path) {
-                    Ok(Some(key)) => *current = (now, key),
-                    Ok(None) => tracing::warn!("web: the link key {} is gone", path.display()),
-                    Err(err) => tracing::warn!("web: {err:#}"),
-                }
-            }
-        }
-        current.1.clone()
-    }
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 fn signature(key: &[u8], action: Action, task: i64, expires: i64) -> Vec<u8> {
@@ -364,47 +223,6 @@ mod tests {
             url.starts_with(&format!("https://n.example/a/snooze-1d/7/{expires}/")),
             "{url}"
         );
-    }
-
-    #[test]
-    fn the_key_lives_in_a_private_file_and_rotation_refuses_old_links() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("nudged.db");
-        let mut store = Store::open(&db).unwrap();
-        // A key an older nudged kept in the database moves out and keeps working.
-        store
-            .set_setting(KEY_SETTING, &hex::encode([9u8; 32]))
-            .unwrap();
-        assert_eq!(signing_key(&mut store).unwrap(), vec![9u8; 32]);
-        assert_eq!(store.setting(KEY_SETTING).unwrap(), None);
-        let path = key_path(&db).unwrap();
-        assert_eq!(path, dir.path().join("nudged.db.link-key"));
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        assert_eq!(signing_key(&mut store).unwrap(), vec![9u8; 32]);
-
-        let live = LiveKey::load(&mut store).unwrap();
-        let now = Utc::now();
-        let old = sign_path(&live.current(), Action::Done, 3, now + Duration::days(1));
-        let parts: Vec<&str> = old.trim_start_matches("/a/").split('/').collect();
-        // Let the file's mtime move on coarse file systems.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        rotate_key(&mut store).unwrap();
-        let new_key = signing_key(&mut store).unwrap();
-        assert_ne!(new_key, vec![9u8; 32]);
-        assert_eq!(live.current(), new_key);
-        assert_eq!(
-            verify(&live.current(), parts[0], parts[1], parts[2], parts[3], now),
-            Err(LinkError::BadSignature)
-        );
-
-        std::fs::write(&path, "not hex\n").unwrap();
-        let err = signing_key(&mut store).unwrap_err().to_string();
-        assert!(err.contains("links --rotate"), "{err}");
     }
 
     #[test]

@@ -34,10 +34,10 @@ pub async fn serve(
         anyhow::bail!("the web server needs a [web] section in the config");
     };
     let limits = ServeLimits::from_config(web);
-    let key = store
-        .write(links::LiveKey::load)
+    let key = links::load_key(&store)
         .await
         .context("cannot read the link-signing key")?;
+    let key = links::LiveKey::new(store.path(), key);
     let (feed, refresher) = FeedCache::start(store.clone(), config.clone(), clock)
         .await
         .context("cannot render the calendar feed")?;
