@@ -81,6 +81,8 @@ pub struct DavCollection {
     pub client: DavClient,
     pub url: Url,
     flavor: Flavor,
+    /// Use sync-collection when the server offers it (`sync = "etag"` turns it off).
+    pub incremental: bool,
 }
 
 const ITEM_PROPS: &str = "<d:prop><d:getetag/></d:prop>";
@@ -101,6 +103,7 @@ impl DavCollection {
                 client,
                 url,
                 flavor,
+                incremental: true,
             });
         }
         let url = discover(&client, flavor, display_name, create).await?;
@@ -108,6 +111,7 @@ impl DavCollection {
             client,
             url,
             flavor,
+            incremental: true,
         })
     }
 
@@ -118,7 +122,13 @@ impl DavCollection {
             collection_url: Some(self.url.to_string()),
             ..cursor.clone()
         };
-        if let Some(token) = &cursor.sync_token {
+        if !self.incremental {
+            // A token kept from `sync = "auto"` is not trusted any more.
+            next.sync_token = None;
+        }
+        if self.incremental
+            && let Some(token) = &cursor.sync_token
+        {
             match self.sync_collection(Some(token)).await? {
                 Some(listing) => return Ok(with_url(listing, &next)),
                 None => next.sync_token = None,
@@ -130,8 +140,8 @@ impl DavCollection {
             .multistatus("PROPFIND", &self.url, "0", body)
             .await?;
         let about = ms.responses.first();
-        let offers_sync =
-            about.is_some_and(|r| r.has_element("supported-report-set", "sync-collection"));
+        let offers_sync = self.incremental
+            && about.is_some_and(|r| r.has_element("supported-report-set", "sync-collection"));
         if offers_sync && let Some(listing) = self.sync_collection(None).await? {
             return Ok(with_url(listing, &next));
         }

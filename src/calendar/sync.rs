@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::caldav::WriteResult;
 use super::merge::{self, ItemRow, LocalChange, Push, Remote};
 pub use super::task_list::TaskList;
+use super::vdir_events::{EventsWritten, write_events};
 use super::vtodo::{
     ItemState, content_hash, default_priority, item_name, item_uid, parse_item, render_item,
 };
@@ -42,6 +43,9 @@ pub struct CalendarReport {
     pub snoozed: usize,
     /// HTTP requests made (0 for a vdir).
     pub requests: usize,
+    /// Event files written and removed in `events_path` (vdir only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<EventsWritten>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -126,6 +130,20 @@ async fn sync_one(
         hook(&calendar.name);
     }
     let pushed = pass.push(&list).await;
+    let events = match &calendar.events_path {
+        Some(dir) => Some(
+            write_events(
+                dir.clone(),
+                format!("{} (due)", calendar.collection()),
+                calendar.color.clone(),
+                pass.tasks.values().cloned().collect(),
+                pass.tz,
+                pass.alarm,
+            )
+            .await,
+        ),
+        None => None,
+    };
     let (mut report, outcome) = pass.finish();
     report.requests = list.requests();
     let name = calendar.name.clone();
@@ -139,6 +157,17 @@ async fn sync_one(
     if let Err(err) = pushed {
         report.error = Some(format!("{err:#}"));
         tracing::warn!(calendar = calendar.name, "calendar upload stopped: {err:#}");
+    }
+    match events {
+        Some(Ok(events)) => report.events = Some(events),
+        Some(Err(err)) => {
+            tracing::warn!(
+                calendar = calendar.name,
+                "calendar events not written: {err:#}"
+            );
+            report.error.get_or_insert(format!("events: {err:#}"));
+        }
+        None => {}
     }
     Ok(report)
 }

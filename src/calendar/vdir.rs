@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use super::caldav::{Listing, WriteResult};
 use crate::store::CalendarCursor;
 
+#[derive(Clone)]
 pub struct VdirCollection {
     dir: PathBuf,
 }
@@ -137,7 +138,7 @@ fn etag_of(meta: &std::fs::Metadata) -> String {
 
 /// Temp file in the same folder, flushed, then renamed: a reader sees the old item or the
 /// new one, never half of one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path

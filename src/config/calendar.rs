@@ -71,6 +71,25 @@ pub struct CalendarConfig {
     pub color: Option<String>,
     /// How often the daemon syncs both ways.
     pub interval: Option<HumanDuration>,
+    /// How changes are found (CalDAV): sync-collection where offered, or always ctag
+    /// and ETags, for a server whose sync tokens are broken.
+    #[serde(default)]
+    pub sync: SyncMode,
+    /// A second vdir (kind = "vdir") where each open task's due time is also an event,
+    /// for calendar apps that show events only (khal). Written, never read back.
+    pub events_path: Option<PathBuf>,
+}
+
+/// `sync = "auto" | "etag"` of a CalDAV `[[calendar]]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// sync-collection (RFC 6578) when the server offers it, else ctag and ETags.
+    #[default]
+    Auto,
+    /// ctag and ETags only: one PROPFIND when nothing changed, a listing and a multiget
+    /// otherwise.
+    Etag,
 }
 
 impl CalendarConfig {
@@ -160,6 +179,9 @@ pub(super) fn validate_dav(
                 .enumerate()
                 .map(|(i, c)| ("contacts", i, DavKind::Carddav, c.endpoint())),
         );
+    for (index, calendar) in calendars.iter().enumerate() {
+        validate_calendar_extras(index, calendar)?;
+    }
     let mut names = std::collections::BTreeSet::new();
     for (table, index, remote, dav) in tables {
         let place = [Seg::Key(table), Seg::Index(index), Seg::Key("name")];
@@ -233,6 +255,37 @@ pub(super) fn validate_dav(
     Ok(())
 }
 
+/// The keys only one kind of `[[calendar]]` has.
+fn validate_calendar_extras(index: usize, calendar: &CalendarConfig) -> Result<(), Invalid> {
+    let err = |key: &'static str, message: &str| {
+        Err(Invalid::at(
+            &[Seg::Key("calendar"), Seg::Index(index), Seg::Key(key)],
+            format!("calendar {:?}: {message}", calendar.name),
+        ))
+    };
+    if calendar.kind == DavKind::Vdir && calendar.sync != SyncMode::Auto {
+        return err(
+            "sync",
+            "sync is for kind = \"caldav\"; a vdir is read whole on every pass",
+        );
+    }
+    if let Some(events) = &calendar.events_path {
+        if calendar.kind != DavKind::Vdir {
+            return err(
+                "events_path",
+                "events_path is for kind = \"vdir\" (a CalDAV server's calendar apps show to-dos)",
+            );
+        }
+        if calendar.path.as_ref() == Some(events) {
+            return err(
+                "events_path",
+                "events_path must be a folder of its own, not the task list's path",
+            );
+        }
+    }
+    Ok(())
+}
+
 /// The authority (`user@host:port`) of an http(s) URL.
 pub fn url_authority(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
@@ -250,4 +303,54 @@ pub fn url_host(url: &str) -> &str {
         return v6.split(']').next().unwrap_or(v6);
     }
     host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{Config, SyncMode};
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, None, Path::new("/base")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sync_and_events_path_belong_to_one_kind_each() {
+        let caldav =
+            "[[calendar]]\nname = \"a\"\nkind = \"caldav\"\nurl = \"http://127.0.0.1:5232/\"\n";
+        let vdir = "[[calendar]]\nname = \"a\"\nkind = \"vdir\"\npath = \"tasks\"\n";
+        let config = parse(&format!("{caldav}sync = \"etag\"\n")).unwrap();
+        assert_eq!(config.calendars[0].sync, SyncMode::Etag);
+        let config = parse(&format!("{vdir}events_path = \"due\"\n")).unwrap();
+        assert_eq!(
+            config.calendars[0].events_path.as_deref(),
+            Some(Path::new("/base/due"))
+        );
+        let cases = [
+            (
+                format!("{vdir}sync = \"etag\"\n"),
+                "calendar \"a\": sync is for kind = \"caldav\"",
+            ),
+            (
+                format!("{caldav}sync = \"sometimes\"\n"),
+                "unknown variant `sometimes`",
+            ),
+            (
+                format!("{caldav}events_path = \"due\"\n"),
+                "events_path is for kind = \"vdir\"",
+            ),
+            (
+                format!("{vdir}events_path = \"tasks\"\n"),
+                "a folder of its own",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse(&text)
+                .err()
+                .unwrap_or_else(|| panic!("accepted: {text}"));
+            assert!(err.contains(want), "{text}\n→ {err}");
+            assert!(err.contains(":5:") || err.contains("line 5"), "{err}");
+        }
+    }
 }

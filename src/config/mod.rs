@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use calendar::{CalendarConfig, ContactsConfig, DavEndpoint, DavKind, url_authority, url_host};
+pub use calendar::{
+    CalendarConfig, ContactsConfig, DavEndpoint, DavKind, SyncMode, url_authority, url_host,
+};
 pub use digest::{
     CalendarStyle, DigestConfig, MAX_ITEMS_LIMIT, RoiEvery, SmtpConfig, TransportKind,
 };
@@ -206,7 +208,14 @@ impl Config {
         let dav_paths = self
             .calendars
             .iter_mut()
-            .flat_map(|c| [&mut c.path, &mut c.ca_file, &mut c.password_file])
+            .flat_map(|c| {
+                [
+                    &mut c.path,
+                    &mut c.events_path,
+                    &mut c.ca_file,
+                    &mut c.password_file,
+                ]
+            })
             .chain(
                 self.contacts
                     .iter_mut()

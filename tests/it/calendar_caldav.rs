@@ -20,6 +20,11 @@ struct Env {
 }
 
 fn env(radicale: &Radicale) -> Env {
+    env_with(radicale, "")
+}
+
+/// `extra` goes into the `[[calendar]]` table.
+fn env_with(radicale: &Radicale, extra: &str) -> Env {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("mail/cur")).unwrap();
     std::fs::create_dir_all(dir.path().join("mail/new")).unwrap();
@@ -31,7 +36,7 @@ fn env(radicale: &Radicale) -> Env {
             "[store]\npath = \"n.db\"\n\
              [[source]]\nname = \"local\"\nkind = \"maildir\"\npath = \"mail\"\n\
              [[calendar]]\nname = \"phone\"\nkind = \"caldav\"\nurl = \"{}\"\n\
-             username = \"{RADICALE_USER}\"\npassword_file = \"pw\"\n",
+             username = \"{RADICALE_USER}\"\npassword_file = \"pw\"\n{extra}",
             radicale.url()
         ),
     )
@@ -188,6 +193,62 @@ fn the_phone_closes_snoozes_and_deletes_and_nudged_closes_reach_the_phone() {
     let settled = env.pass();
     assert_eq!(settled["requests"], 1, "{settled}");
     drop(env.dir);
+}
+
+/// `sync = "etag"`: Radicale offers sync-collection, but nudged lists by ctag and ETags
+/// and fetches what changed with a multiget; the phone's edits come back all the same.
+#[test]
+fn without_sync_collection_the_ctag_and_etags_read_the_phone_back() {
+    let radicale = Radicale::start();
+    let env = env_with(&radicale, "sync = \"etag\"\n");
+    env.json(&["met", "Ann Lee", "--at", "Chamber breakfast"]);
+    let tasks = env.tasks();
+    let first = env.pass();
+    assert_eq!(first["created"], 5, "{first}");
+    // Our own uploads moved the ctag: a listing (PROPFIND depth 0, then depth 1), and
+    // every ETag listed is the one our PUTs got back, so nothing is fetched.
+    let after_upload = env.pass();
+    assert_eq!(after_upload["requests"], 2, "{after_upload}");
+    assert_eq!(after_upload["updated"], 0, "{after_upload}");
+    // Unchanged ctag: one request.
+    let idle = env.pass();
+    assert_eq!(idle["requests"], 1, "{idle}");
+
+    let (done, gone, moved) = (&tasks[0], &tasks[1], &tasks[2]);
+    radicale.phone(&["complete", &uid(done)]);
+    radicale.phone(&["delete", &uid(gone)]);
+    radicale.phone(&["move-due", &uid(moved), "7"]);
+    let back = env.pass();
+    assert_eq!(
+        (
+            back["done"].clone(),
+            back["skipped"].clone(),
+            back["snoozed"].clone(),
+            back["updated"].clone()
+        ),
+        (1.into(), 1.into(), 1.into(), 0.into()),
+        "{back}"
+    );
+    // ctag moved → depth-1 listing → one multiget for the two changed items; with
+    // sync-collection this would have been a REPORT and the multiget.
+    assert_eq!(back["requests"], 3, "{back}");
+    let now = env.tasks();
+    let status = |id: &Value| now.iter().find(|t| t["id"] == *id).unwrap().clone();
+    assert_eq!(status(&done["id"])["status"], "done");
+    assert_eq!(status(&gone["id"])["status"], "skipped");
+    let snoozed = status(&moved["id"]);
+    assert_eq!(snoozed["status"], "snoozed");
+    assert_eq!(
+        unix(snoozed["due_at"].as_str().unwrap()),
+        unix(moved["due_at"].as_str().unwrap()) + WEEK
+    );
+    let settled = env.pass();
+    assert_eq!(settled["requests"], 1, "{settled}");
+    assert_eq!(
+        (settled["done"].clone(), settled["updated"].clone()),
+        (0.into(), 0.into()),
+        "{settled}"
+    );
 }
 
 /// A store with `n` open tasks and the config pointing at `radicale`, for library calls.

@@ -1,6 +1,7 @@
 //! Tasks both ways through a vdir: nudged writes one `.ics` per task, todoman (a real
 //! vdir task client) reads them and ticks one off, nudged closes that task; a task closed
-//! in nudged shows completed in todoman; khal reads the same folder.
+//! in nudged shows completed in todoman. khal shows events only, so with `events_path`
+//! each open task is also an event in a folder of its own, and khal lists those.
 
 use crate::support;
 
@@ -74,13 +75,29 @@ fn todoman_ticks_a_task_off_and_nudged_closes_it() {
     std::fs::write(
         &config,
         "[store]\npath = \"n.db\"\n[[source]]\nname = \"local\"\nkind = \"maildir\"\npath = \"mail\"\n\
-         [[calendar]]\nname = \"laptop\"\nkind = \"vdir\"\npath = \"lists/nudged\"\ncolor = \"#3a87ad\"\n",
+         [[calendar]]\nname = \"laptop\"\nkind = \"vdir\"\npath = \"lists/nudged\"\ncolor = \"#3a87ad\"\n\
+         events_path = \"lists/nudged-due\"\n",
     )
     .unwrap();
     nudged(&config, &["met", "Ann Lee", "--at", "Chamber breakfast"]);
     let tasks = nudged(&config, &["followups"]).as_array().unwrap().clone();
     let first = nudged(&config, &["run", "--once"]);
     assert_eq!(first["calendars"][0]["created"], 5, "{first}");
+    assert_eq!(first["calendars"][0]["events"]["written"], 5, "{first}");
+    let titles: Vec<&str> = tasks.iter().map(|t| t["title"].as_str().unwrap()).collect();
+    let shown = khal_list(root, &lists);
+    for title in &titles {
+        assert!(
+            shown.contains(title),
+            "khal does not list {title:?}:\n{shown}"
+        );
+    }
+    let again = nudged(&config, &["run", "--once"]);
+    assert_eq!(
+        again["calendars"][0]["events"],
+        serde_json::json!({"written": 0, "removed": 0}),
+        "unchanged tasks leave their events alone: {again}"
+    );
     assert_eq!(
         std::fs::read_to_string(lists.join("nudged/displayname")).unwrap(),
         "nudged"
@@ -106,6 +123,7 @@ fn todoman_ticks_a_task_off_and_nudged_closes_it() {
 
     let back = nudged(&config, &["run", "--once"]);
     assert_eq!(back["calendars"][0]["done"], 1, "{back}");
+    assert_eq!(back["calendars"][0]["events"]["removed"], 1, "{back}");
     assert_eq!(back["calendars"][0]["updated"], 0, "{back}");
     let now = nudged(&config, &["followups", "--all"]);
     let status = now
@@ -127,15 +145,30 @@ fn todoman_ticks_a_task_off_and_nudged_closes_it() {
         .unwrap();
     assert_eq!(closed["completed"], true, "{closed}");
 
-    // khal reads the same folder (it shows events only, so the list itself is empty).
+    assert_eq!(out["calendars"][0]["events"]["removed"], 1, "{out}");
+
+    // khal lists the open tasks only, and never takes the task list's to-dos for events.
+    let shown = khal_list(root, &lists);
+    for (i, title) in titles.iter().enumerate() {
+        assert_eq!(shown.contains(title), i > 1, "{title:?} in:\n{shown}");
+    }
+    assert_eq!(shown.matches("Ann Lee").count(), 3, "{shown}");
+    let listed = todo_list(root);
+    assert_eq!(listed.len(), 5, "the events are no to-dos: {listed:?}");
+}
+
+/// `khal list` over two years, with the task list and the events folder as calendars.
+fn khal_list(root: &Path, lists: &Path) -> String {
     let khal_conf = root.join("khal.conf");
     std::fs::write(
         &khal_conf,
         format!(
-            "[calendars]\n[[nudged]]\npath = {}\ntype = calendar\n[sqlite]\npath = {}/khal.db\n\
+            "[calendars]\n[[nudged]]\npath = {}\ntype = calendar\n[[due]]\npath = {}\ntype = calendar\n\
+             [sqlite]\npath = {}/khal.db\n\
              [locale]\ntimeformat = %H:%M\ndateformat = %Y-%m-%d\nlongdateformat = %Y-%m-%d\n\
              datetimeformat = %Y-%m-%d %H:%M\nlongdatetimeformat = %Y-%m-%d %H:%M\n",
             lists.join("nudged").display(),
+            lists.join("nudged-due").display(),
             root.display()
         ),
     )
@@ -143,17 +176,14 @@ fn todoman_ticks_a_task_off_and_nudged_closes_it() {
     let khal = Command::new("khal")
         .arg("-c")
         .arg(&khal_conf)
-        .args(["list", "2026-01-01", "2000d"])
+        .args(["list", "2026-01-01", "1000d"])
         .output()
         .expect("khal is installed by scripts/install-test-deps.sh");
+    let stderr = String::from_utf8_lossy(&khal.stderr);
     assert!(
         khal.status.success(),
-        "khal could not read the vdir: {}",
-        String::from_utf8_lossy(&khal.stderr)
+        "khal could not read the vdirs: {stderr}"
     );
-    assert!(
-        !String::from_utf8_lossy(&khal.stderr).contains("rror"),
-        "{}",
-        String::from_utf8_lossy(&khal.stderr)
-    );
+    assert!(!stderr.contains("rror"), "{stderr}");
+    String::from_utf8_lossy(&khal.stdout).into_owned()
 }
