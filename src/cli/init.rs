@@ -16,7 +16,9 @@ use clap::Args;
 use super::UsageError;
 use crate::config::{Config, TlsMode, default_config_path};
 use ask::Asker;
-use providers::{Preset, ProviderKind, Server, parse_tls, provider_name, system_timezone, tls_mode};
+use providers::{
+    Preset, ProviderKind, Server, parse_tls, provider_name, system_timezone, tls_mode,
+};
 
 /// The source's name in the written config.
 pub(super) const SOURCE_NAME: &str = "mail";
@@ -114,7 +116,12 @@ pub struct InitArgs {
     #[arg(long, value_name = "USER", default_value = "nudged", hide = true)]
     service_user: String,
     /// The system unit's StateDirectory (the database and OAuth tokens)
-    #[arg(long, value_name = "DIR", default_value = "/var/lib/nudged", hide = true)]
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/nudged",
+        hide = true
+    )]
     state_dir: PathBuf,
     /// Ask this DNS server (ADDR:PORT) for the SRV records instead of the system's resolver
     #[arg(long, value_name = "ADDR:PORT", hide = true)]

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::error::{Invalid, Seg};
-use super::source::{OAuth2Config, SourceConfig, validate_oauth2};
 use super::TlsMode;
+use super::error::{Invalid, Seg};
 use super::is_loopback;
+use super::source::{OAuth2Config, SourceConfig, validate_oauth2};
 use super::time::{LocalTime, TimeZone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -189,7 +189,11 @@ pub(super) fn validate_smtp(smtp: &SmtpConfig, sources: &[SourceConfig]) -> Resu
     if let Some(oauth) = &smtp.oauth2 {
         if oauth.client_secret.is_some() {
             return Err(Invalid::at(
-                &[Seg::Key("smtp"), Seg::Key("oauth2"), Seg::Key("client_secret")],
+                &[
+                    Seg::Key("smtp"),
+                    Seg::Key("oauth2"),
+                    Seg::Key("client_secret"),
+                ],
                 "smtp.oauth2.client_secret must not be written in the config; put it in a file readable only by nudged and set client_secret_file, or set client_secret_command",
             ));
         }
@@ -203,7 +207,9 @@ pub(super) fn validate_smtp(smtp: &SmtpConfig, sources: &[SourceConfig]) -> Resu
         }
     }
     if let Some(name) = &smtp.oauth2_source
-        && !sources.iter().any(|s| &s.name == name && s.oauth2.is_some())
+        && !sources
+            .iter()
+            .any(|s| &s.name == name && s.oauth2.is_some())
     {
         return Err(Invalid::at(
             &at("oauth2_source"),

@@ -37,6 +37,7 @@ mod oauth;
 mod planner;
 mod service;
 mod service_notify;
+mod smtp_oauth;
 mod structure;
 mod web_actions;
 mod web_feed;

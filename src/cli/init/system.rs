@@ -37,7 +37,9 @@ pub fn service_account(config: &Path, user: &str, state_dir: &Path) -> Option<Se
     let (uid, gid) = passwd.lines().find_map(|line| {
         let fields: Vec<&str> = line.split(':').collect();
         match fields.as_slice() {
-            [name, _, uid, gid, ..] if *name == user => Some((uid.parse().ok()?, gid.parse().ok()?)),
+            [name, _, uid, gid, ..] if *name == user => {
+                Some((uid.parse().ok()?, gid.parse().ok()?))
+            }
             _ => None,
         }
     })?;
