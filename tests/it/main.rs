@@ -31,6 +31,7 @@ mod hostile_files;
 mod hung_peers;
 mod imap;
 mod init;
+mod init_service;
 mod init_srv;
 mod log_secrets;
 mod migrations;
