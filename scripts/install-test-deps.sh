@@ -135,4 +135,15 @@ if ((py_ok == 0)); then
   "$py_env/bin/python" -m pip install --quiet --disable-pip-version-check "${py_pins[@]}"
 fi
 
+# dnsmasq (dnsmasq-base: the program alone, no service) serves SRV records on loopback for
+# the test of `nudged init`'s DNS SRV discovery (RFC 6186, tests/it/init_srv.rs).
+if ! test -x /usr/sbin/dnsmasq; then
+  if [[ "$(id -u)" -ne 0 ]]; then
+    echo "install-test-deps: dnsmasq is missing; run this script as root (or: sudo apt-get install -y --no-install-recommends dnsmasq-base)" >&2
+    exit 1
+  fi
+  echo "install-test-deps: installing dnsmasq-base" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dnsmasq-base
+fi
+
 echo "install-test-deps: all test dependencies present" >&2

@@ -15,7 +15,7 @@ use oauth2::{
 use serde::Serialize;
 
 use super::{Context, UsageError, print_json};
-use crate::config::{OAuth2Config, SourceConfig};
+use crate::config::{Config, OAuth2Config};
 use crate::source::imap::oauth::{self, OAuthClient, TokenError};
 
 /// Every request to the provider gets this long.
@@ -25,9 +25,9 @@ const BROWSER_WAIT: Duration = Duration::from_secs(10 * 60);
 
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
-    /// Sign in to the OAuth provider of an IMAP source and keep its refresh token (0600)
+    /// Sign in to the OAuth provider of an IMAP source (or of [smtp]) and keep its refresh token (0600)
     Login {
-        /// The source's name, as in [[source]] name = "…"
+        /// The source's name, as in [[source]] name = "…", or "smtp" for an [smtp.oauth2] table
         source: String,
     },
     /// For each OAuth source: where its refresh token is and whether it still works
@@ -44,51 +44,92 @@ pub fn auth(ctx: &Context, command: AuthCommand) -> Result<()> {
     }
 }
 
-fn oauth_source<'a>(ctx: &'a Context, name: &str) -> Result<(&'a SourceConfig, &'a OAuth2Config)> {
-    let source = ctx
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == name)
-        .ok_or_else(|| UsageError(format!("no source is named {name:?} in the config")))?;
-    let oauth = source.oauth2.as_ref().ok_or_else(|| {
-        UsageError(format!(
+/// Something that signs in with OAuth: an IMAP source, or `[smtp]` with a table of its own.
+struct SignIn<'a> {
+    name: &'a str,
+    oauth: &'a OAuth2Config,
+    ca_file: Option<&'a Path>,
+}
+
+/// Every sign-in the config has; `[smtp]` with `oauth2_source` shares its source's.
+fn sign_ins(config: &Config) -> Vec<SignIn<'_>> {
+    let sources = config.sources.iter().filter_map(|source| {
+        Some(SignIn {
+            name: &source.name,
+            oauth: source.oauth2.as_ref()?,
+            ca_file: source.ca_file.as_deref(),
+        })
+    });
+    let smtp = config
+        .smtp
+        .as_ref()
+        .filter(|smtp| smtp.oauth2_source.is_none())
+        .and_then(|smtp| {
+            Some(SignIn {
+                name: "smtp",
+                oauth: smtp.oauth2.as_ref()?,
+                ca_file: smtp.ca_file.as_deref(),
+            })
+        });
+    sources.chain(smtp).collect()
+}
+
+fn sign_in<'a>(ctx: &'a Context, name: &str) -> Result<SignIn<'a>> {
+    if let Some(found) = sign_ins(&ctx.config).into_iter().find(|s| s.name == name) {
+        return Ok(found);
+    }
+    let message = if ctx.config.sources.iter().any(|s| s.name == name) {
+        format!(
             "source {name:?} logs in with a password; add a [source.oauth2] table to sign in with OAuth"
-        ))
-    })?;
-    Ok((source, oauth))
+        )
+    } else if name == "smtp" && ctx.config.smtp.is_some() {
+        "[smtp] has no OAuth sign-in of its own: set oauth2_source = \"SOURCE\" (then sign in as that source) or add an [smtp.oauth2] table".into()
+    } else {
+        format!("no source is named {name:?} in the config")
+    };
+    Err(UsageError(message).into())
 }
 
 async fn login(ctx: &Context, name: &str) -> Result<()> {
-    let (source, oauth) = oauth_source(ctx, name)?;
+    let SignIn {
+        name,
+        oauth,
+        ca_file,
+    } = sign_in(ctx, name)?;
     let store = match (&oauth.access_token_file, &oauth.refresh_token_file) {
         (Some(_), _) => {
             return Err(UsageError(format!(
-                "source {name:?} reads its token from access_token_file, which another program keeps fresh; remove that key to let nudged sign in"
+                "{name:?} reads its token from access_token_file, which another program keeps fresh; remove that key to let nudged sign in"
             ))
             .into());
         }
         (None, Some(path)) => path.clone(),
-        (None, None) => bail!("source {name:?} has no refresh_token_file"),
+        (None, None) => bail!("{name:?} has no refresh_token_file"),
     };
     let client = oauth::client(oauth).await?;
-    let http = oauth::http_client(source.ca_file.as_deref(), HTTP_TIMEOUT)?;
+    let http = oauth::http_client(ca_file, HTTP_TIMEOUT)?;
     let refresh = if oauth.device_auth_url.is_some() {
         device_login(&client, &http, &oauth.scopes).await?
     } else if oauth.auth_url.is_some() {
         browser_login(&client, &http, &oauth.scopes).await?
     } else {
         return Err(UsageError(format!(
-            "source {name:?}: set oauth2.device_auth_url (sign in with a code, e.g. Microsoft) or oauth2.auth_url (sign in in a browser, e.g. Google)"
+            "{name:?}: set oauth2.device_auth_url (sign in with a code, e.g. Microsoft) or oauth2.auth_url (sign in in a browser, e.g. Google)"
         ))
         .into());
     };
     oauth::store_refresh_token(&store, &refresh)?;
+    give_to_service_user(&store)?;
     println!(
         "Signed in. The refresh token is kept in {} (mode 0600).",
         store.display()
     );
-    let token = oauth::access_token(name, oauth, source.ca_file.as_deref(), HTTP_TIMEOUT)
+    if let Some(smtp) = &ctx.config.smtp
+        && smtp.oauth2_source.as_deref() == Some(name)
+    {
+        println!("The digest is sent over SMTP with the same sign-in.");
+    }
+    let token = oauth::access_token(name, oauth, ca_file, HTTP_TIMEOUT)
         .await
         .map_err(|err| anyhow!("{err:#}"))?;
     if let Some(renew_by) = token.renew_by {
@@ -99,6 +140,31 @@ async fn login(ctx: &Context, name: &str) -> Result<()> {
                 .as_secs()
                 / 60
         );
+    }
+    Ok(())
+}
+
+/// `sudo nudged auth login` for the system service: the token is written by root into
+/// the service's state directory (/var/lib/nudged, owned by the `nudged` user), so it is
+/// handed to that directory's owner, or the service could not read or rotate it.
+fn give_to_service_user(store: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(());
+    }
+    let Some(token_dir) = store.parent() else {
+        return Ok(());
+    };
+    let Some(owner) = token_dir.parent().and_then(|d| std::fs::metadata(d).ok()) else {
+        return Ok(());
+    };
+    if owner.uid() == 0 {
+        return Ok(());
+    }
+    for path in [token_dir, store] {
+        std::os::unix::fs::chown(path, Some(owner.uid()), Some(owner.gid()))
+            .with_context(|| format!("cannot give {} to the service's user", path.display()))?;
     }
     Ok(())
 }
@@ -266,10 +332,12 @@ struct SourceStatus {
 
 async fn status(ctx: &Context) -> Result<()> {
     let mut rows = Vec::new();
-    for source in &ctx.config.sources {
-        let Some(oauth) = &source.oauth2 else {
-            continue;
-        };
+    for SignIn {
+        name,
+        oauth,
+        ca_file,
+    } in sign_ins(&ctx.config)
+    {
         let file = oauth
             .access_token_file
             .as_deref()
@@ -277,16 +345,9 @@ async fn status(ctx: &Context) -> Result<()> {
         let (ok, detail) = match file {
             Some(path) if !path.exists() => (
                 false,
-                format!("no token yet: run `nudged auth login {}`", source.name),
+                format!("no token yet: run `nudged auth login {name}`"),
             ),
-            _ => match oauth::access_token(
-                &source.name,
-                oauth,
-                source.ca_file.as_deref(),
-                HTTP_TIMEOUT,
-            )
-            .await
-            {
+            _ => match oauth::access_token(name, oauth, ca_file, HTTP_TIMEOUT).await {
                 Ok(token) => (
                     true,
                     match token.renew_by {
@@ -304,7 +365,7 @@ async fn status(ctx: &Context) -> Result<()> {
             },
         };
         rows.push(SourceStatus {
-            source: source.name.clone(),
+            source: name.to_string(),
             token_file: file.map(|p: &Path| p.display().to_string()),
             ok,
             detail,
@@ -313,7 +374,7 @@ async fn status(ctx: &Context) -> Result<()> {
     if ctx.json {
         print_json(&rows)?;
     } else if rows.is_empty() {
-        println!("No source signs in with OAuth.");
+        println!("Nothing in the config signs in with OAuth.");
     } else {
         for row in &rows {
             let mark = if row.ok { "ok  " } else { "FAIL" };

@@ -6,6 +6,7 @@ mod ask;
 mod prove;
 mod providers;
 mod render;
+mod system;
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,9 @@ use clap::Args;
 use super::UsageError;
 use crate::config::{Config, TlsMode, default_config_path};
 use ask::Asker;
-use providers::{Preset, ProviderKind, Server};
+use providers::{
+    Preset, ProviderKind, Server, parse_tls, provider_name, system_timezone, tls_mode,
+};
 
 /// The source's name in the written config.
 pub(super) const SOURCE_NAME: &str = "mail";
@@ -108,12 +111,29 @@ pub struct InitArgs {
     /// Replace an existing config file
     #[arg(long)]
     force: bool,
+    /// The system unit's user: a config root writes into /etc/nudged (or a folder of
+    /// this user's group) is made readable to it, and checked as it
+    #[arg(long, value_name = "USER", default_value = "nudged", hide = true)]
+    service_user: String,
+    /// The system unit's StateDirectory (the database and OAuth tokens)
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "/var/lib/nudged",
+        hide = true
+    )]
+    state_dir: PathBuf,
+    /// Ask this DNS server (ADDR:PORT) for the SRV records instead of the system's resolver
+    #[arg(long, value_name = "ADDR:PORT", hide = true)]
+    dns_server: Option<std::net::SocketAddr>,
 }
 
 /// Where the password comes from.
 pub(super) enum PasswordFrom {
     File(PathBuf),
     Command(String),
+    /// SMTP only: XOAUTH2 with the IMAP source's sign-in.
+    SharedOAuth,
 }
 
 /// Everything the config is written from.
@@ -130,6 +150,8 @@ pub(super) struct Answers {
     pub(super) file_dir: Option<PathBuf>,
     pub(super) digest_to: String,
     pub(super) timezone: String,
+    /// Set for the system service, so the CLI and the daemon use one database.
+    pub(super) store_path: Option<PathBuf>,
 }
 
 pub fn init(config: Option<&Path>, args: InitArgs) -> Result<()> {
@@ -151,7 +173,11 @@ pub fn init(config: Option<&Path>, args: InitArgs) -> Result<()> {
 
 async fn init_async(path: &Path, args: InitArgs) -> Result<()> {
     let asker = Asker::new(args.yes);
+    let service = system::service_account(path, &args.service_user, &args.state_dir);
     let (mut answers, preset) = gather(&asker, args).await?;
+    if let Some(service) = &service {
+        answers.store_path = Some(service.state_dir.join("nudged.db"));
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let config = Config::parse(&render::render(&answers), Some(path), &base)
         .map_err(|err| anyhow!("the answers do not make a valid config: {err}"))?;
@@ -165,18 +191,39 @@ async fn init_async(path: &Path, args: InitArgs) -> Result<()> {
     if asker.interactive() && !asker.confirm(&format!("Write {}?", path.display()), true)? {
         bail!("nothing was written");
     }
+    if let Some(service) = &service {
+        service.share_files(path, &answers)?;
+    }
     render::write_private(path, &text)?;
-    println!("Wrote {} (mode 0600).", path.display());
+    match &service {
+        Some(service) => {
+            service.hand_over(path)?;
+            println!(
+                "Wrote {} (mode 0640, group {}: the service reads it as user {}).",
+                path.display(),
+                service.name,
+                service.name
+            );
+        }
+        None => println!("Wrote {} (mode 0600).", path.display()),
+    }
     let flag = format!("--config {}", path.display());
+    let (sudo, as_service) = match &service {
+        Some(service) => ("sudo ", format!("sudo -u {} ", service.name)),
+        None => ("", String::new()),
+    };
     if answers.oauth.is_some() {
         println!(
-            "\nNext:\n  nudged {flag} auth login {SOURCE_NAME}   # sign in once; the refresh token is kept 0600\n  nudged {flag} check\n  nudged {flag} run --once\n  sudo systemctl enable --now nudged        # as a service (config in /etc/nudged/config.toml)"
+            "\nNext:\n  {sudo}nudged {flag} auth login {SOURCE_NAME}   # sign in once; the refresh token is kept 0600\n  {as_service}nudged {flag} check\n  sudo systemctl enable --now nudged        # as a service (config in /etc/nudged/config.toml)"
         );
         return Ok(());
     }
     println!(
-        "\nNext:\n  nudged {flag} run --once                  # read the mail once and see what it finds\n  nudged {flag} digest --preview\n  sudo systemctl enable --now nudged        # as a service (config in /etc/nudged/config.toml)\n\nnudged check:"
+        "\nNext:\n  {as_service}nudged {flag} run --once   # read the mail once and see what it finds\n  {as_service}nudged {flag} digest --preview\n  sudo systemctl enable --now nudged        # as a service (config in /etc/nudged/config.toml)\n\nnudged check:"
     );
+    if let Some(service) = &service {
+        return service.check_as_service(path).await;
+    }
     let items = crate::service::check::run_checks(&config).await;
     print!("{}", crate::service::check::render(&items));
     if items.iter().any(|item| !item.ok) {
@@ -207,7 +254,7 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
     let preset = providers::preset(kind);
     // Other domains may publish their servers (RFC 6186); asked only when needed.
     let published = if preset.imap.is_none() && args.imap_host.is_none() {
-        providers::srv_lookup(&domain).await
+        providers::srv_lookup(&domain, args.dns_server).await
     } else {
         providers::Published::default()
     };
@@ -309,20 +356,11 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
             tls,
         })
         .or(published.smtp);
-    // nudged's SMTP logs in with a password only: an OAuth account without an SMTP
-    // password sends through the local sendmail unless told otherwise.
     let smtp_secret_given = args.smtp_password_file.is_some()
         || args.smtp_password_command.is_some()
         || args.smtp_anonymous;
     let transport = match args.transport {
         Some(transport) => transport,
-        None if oauth.is_some() && !smtp_secret_given => {
-            eprintln!(
-                "The digest goes out through the local sendmail (nudged's SMTP needs a password; pass --smtp-password-file to use {} instead).",
-                known_smtp.as_ref().map_or("SMTP", |s| s.host.as_str())
-            );
-            TransportArg::Sendmail
-        }
         None if known_smtp.is_some() || args.smtp_host.is_some() => TransportArg::Smtp,
         None => TransportArg::Sendmail,
     };
@@ -351,9 +389,14 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
             _ if args.smtp_anonymous => None,
             (Some(file), _) => Some(PasswordFrom::File(file)),
             (None, Some(command)) => Some(PasswordFrom::Command(command)),
+            // An OAuth account sends with the same sign-in (XOAUTH2).
+            (None, None) if oauth.is_some() && !smtp_secret_given => {
+                Some(PasswordFrom::SharedOAuth)
+            }
             (None, None) => password.as_ref().map(|p| match p {
                 PasswordFrom::File(f) => PasswordFrom::File(f.clone()),
                 PasswordFrom::Command(c) => PasswordFrom::Command(c.clone()),
+                PasswordFrom::SharedOAuth => PasswordFrom::SharedOAuth,
             }),
         };
         Some((Server { host, port, tls }, user, secret))
@@ -389,56 +432,8 @@ async fn gather(asker: &Asker, args: InitArgs) -> Result<(Answers, &'static Pres
             file_dir: args.file_dir,
             digest_to,
             timezone,
+            store_path: None,
         },
         preset,
     ))
-}
-
-/// `$TZ`, else what /etc/localtime links to, else /etc/timezone, else UTC.
-fn system_timezone() -> String {
-    let valid = |name: &str| name.parse::<chrono_tz::Tz>().is_ok();
-    let from_env = std::env::var("TZ")
-        .ok()
-        .map(|tz| tz.trim_start_matches(':').to_string());
-    let from_link = std::fs::read_link("/etc/localtime")
-        .ok()
-        .and_then(|target| {
-            let text = target.to_string_lossy().into_owned();
-            text.split_once("zoneinfo/")
-                .map(|(_, name)| name.to_string())
-        });
-    let from_file = std::fs::read_to_string("/etc/timezone")
-        .ok()
-        .map(|t| t.trim().to_string());
-    [from_env, from_link, from_file]
-        .into_iter()
-        .flatten()
-        .find(|name| valid(name))
-        .unwrap_or_else(|| "UTC".to_string())
-}
-
-fn tls_mode(arg: TlsArg) -> TlsMode {
-    match arg {
-        TlsArg::Implicit => TlsMode::Implicit,
-        TlsArg::Starttls => TlsMode::Starttls,
-        TlsArg::None => TlsMode::None,
-    }
-}
-
-fn parse_tls(text: &str) -> Result<TlsMode> {
-    <TlsArg as clap::ValueEnum>::from_str(text, true)
-        .map(tls_mode)
-        .map_err(|_| UsageError(format!("TLS {text:?}: answer implicit, starttls or none")).into())
-}
-
-fn provider_name(kind: ProviderKind) -> &'static str {
-    match kind {
-        ProviderKind::Gmail => "gmail",
-        ProviderKind::Fastmail => "fastmail",
-        ProviderKind::Icloud => "icloud",
-        ProviderKind::Outlook => "outlook",
-        ProviderKind::Yahoo => "yahoo",
-        ProviderKind::Dovecot => "dovecot",
-        ProviderKind::Other => "other",
-    }
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::TlsMode;
 use super::error::{Invalid, Seg};
 use super::is_loopback;
+use super::source::{OAuth2Config, SourceConfig, validate_oauth2};
 use super::time::{LocalTime, TimeZone};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -101,6 +102,20 @@ pub struct SmtpConfig {
     pub username: Option<String>,
     pub password_command: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// XOAUTH2 with a sign-in of its own (`nudged auth login smtp`). When
+    /// `oauth2_source` is set, the config loader puts that source's table here.
+    pub oauth2: Option<OAuth2Config>,
+    /// XOAUTH2 with the sign-in of this `[[source]]` (one `nudged auth login` for both,
+    /// when the account and the OAuth client are the same).
+    pub oauth2_source: Option<String>,
+}
+
+impl SmtpConfig {
+    /// The name `nudged auth login` takes for this server's token: the shared source's,
+    /// else "smtp".
+    pub fn oauth2_login_name(&self) -> &str {
+        self.oauth2_source.as_deref().unwrap_or("smtp")
+    }
 }
 
 /// The transport has what it needs, and `to` is an address.
@@ -139,31 +154,68 @@ pub(super) fn validate_digest(
     Ok(())
 }
 
-/// A user name goes with exactly one secret; plain text only to a loopback host.
-pub(super) fn validate_smtp(smtp: &SmtpConfig) -> Result<(), Invalid> {
+/// A user name goes with exactly one secret (a password or an OAuth sign-in); plain
+/// text only to a loopback host.
+pub(super) fn validate_smtp(smtp: &SmtpConfig, sources: &[SourceConfig]) -> Result<(), Invalid> {
     let at = |key: &'static str| [Seg::Key("smtp"), Seg::Key(key)];
-    let has_secret = smtp.password_command.is_some() || smtp.password_file.is_some();
-    if smtp.username.is_some() && !has_secret {
+    let secrets = [
+        ("password_command", smtp.password_command.is_some()),
+        ("password_file", smtp.password_file.is_some()),
+        ("oauth2", smtp.oauth2.is_some()),
+        ("oauth2_source", smtp.oauth2_source.is_some()),
+    ];
+    let mut set = secrets.iter().filter(|(_, set)| *set).map(|(key, _)| *key);
+    let first = set.next();
+    if smtp.username.is_some() && first.is_none() {
         return Err(Invalid::at(
             &at("username"),
-            "smtp.username needs password_file (e.g. a systemd credential) or password_command",
+            "smtp.username needs password_file (e.g. a systemd credential), password_command, oauth2_source or an [smtp.oauth2] table",
         ));
     }
-    if has_secret && smtp.username.is_none() {
-        let key = if smtp.password_command.is_some() {
-            "password_command"
-        } else {
-            "password_file"
-        };
+    if let Some(key) = first
+        && smtp.username.is_none()
+    {
         return Err(Invalid::at(
             &at(key),
-            "smtp: a password is set but smtp.username is not",
+            "smtp: a password or OAuth sign-in is set but smtp.username is not",
         ));
     }
-    if smtp.password_command.is_some() && smtp.password_file.is_some() {
+    if let Some(second) = set.next() {
         return Err(Invalid::at(
-            &at("password_file"),
-            "smtp: set password_command or password_file, not both",
+            &at(second),
+            "smtp: set one of password_command, password_file, oauth2_source or [smtp.oauth2]",
+        ));
+    }
+    if let Some(oauth) = &smtp.oauth2 {
+        if oauth.client_secret.is_some() {
+            return Err(Invalid::at(
+                &[
+                    Seg::Key("smtp"),
+                    Seg::Key("oauth2"),
+                    Seg::Key("client_secret"),
+                ],
+                "smtp.oauth2.client_secret must not be written in the config; put it in a file readable only by nudged and set client_secret_file, or set client_secret_command",
+            ));
+        }
+        validate_oauth2(oauth)
+            .map_err(|message| Invalid::at(&at("oauth2"), format!("smtp.oauth2: {message}")))?;
+        if sources.iter().any(|s| s.name == "smtp") {
+            return Err(Invalid::at(
+                &at("oauth2"),
+                "[smtp.oauth2] signs in as `nudged auth login smtp`, but a [[source]] is named \"smtp\"; rename that source",
+            ));
+        }
+    }
+    if let Some(name) = &smtp.oauth2_source
+        && !sources
+            .iter()
+            .any(|s| &s.name == name && s.oauth2.is_some())
+    {
+        return Err(Invalid::at(
+            &at("oauth2_source"),
+            format!(
+                "smtp.oauth2_source = {name:?} must name a [[source]] that signs in with OAuth (one with a [source.oauth2] table)"
+            ),
         ));
     }
     if smtp.tls == TlsMode::None && !is_loopback(&smtp.host) {

@@ -125,6 +125,19 @@ impl Config {
                 oauth.refresh_token_file = Some(dir.join(format!("{}.refresh-token", source.name)));
             }
         }
+        let Some(smtp) = &mut self.smtp else { return };
+        if let Some(name) = &smtp.oauth2_source {
+            // The same table, so the same refresh token file: one sign-in, and one
+            // cached access token for IMAP and SMTP.
+            smtp.oauth2 = (self.sources.iter())
+                .find(|s| &s.name == name)
+                .and_then(|s| s.oauth2.clone());
+        } else if let Some(oauth) = &mut smtp.oauth2
+            && oauth.access_token_file.is_none()
+            && oauth.refresh_token_file.is_none()
+        {
+            oauth.refresh_token_file = Some(dir.join("smtp.refresh-token"));
+        }
     }
 
     /// Built-in defaults only: what `classify` uses when there is no config file.
@@ -153,7 +166,7 @@ impl Config {
             web::validate_web(web)?;
         }
         if let Some(smtp) = &self.smtp {
-            digest::validate_smtp(smtp)?;
+            digest::validate_smtp(smtp, &self.sources)?;
         }
         rules::validate_rules(&self.rules).map_err(|(i, message)| {
             Invalid::at(
@@ -225,8 +238,16 @@ impl Config {
             fix(path);
         }
         if let Some(smtp) = &mut self.smtp {
+            let oauth = smtp.oauth2.as_mut().into_iter().flat_map(|o| {
+                [
+                    &mut o.client_secret_file,
+                    &mut o.refresh_token_file,
+                    &mut o.access_token_file,
+                ]
+            });
             for path in [&mut smtp.ca_file, &mut smtp.password_file]
                 .into_iter()
+                .chain(oauth)
                 .flatten()
             {
                 fix(path);

@@ -236,7 +236,7 @@ impl SourceConfig {
 
 /// Either a static access token file, or everything a refresh needs; the token endpoint
 /// is HTTPS except on loopback (a local test endpoint or token helper).
-fn validate_oauth2(oauth: &OAuth2Config) -> Result<(), String> {
+pub(super) fn validate_oauth2(oauth: &OAuth2Config) -> Result<(), String> {
     if oauth.access_token_file.is_some() {
         if oauth.refresh_token_file.is_some() {
             return Err("set access_token_file or refresh_token_file, not both".into());

@@ -10,13 +10,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use crate::child::{ChildError, run_with_deadline};
-use crate::config::{Config, DigestConfig, SmtpConfig, TlsMode, TransportKind};
-use crate::secret::resolve_secret;
+use crate::config::{Config, DigestConfig, OAuth2Config, SmtpConfig, TlsMode, TransportKind};
+use crate::secret::{Secret, resolve_secret};
+use crate::source::imap::oauth::{self, TokenError};
 
 /// One place decides how long a mail server may take: connect and each reply …
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -167,18 +168,37 @@ async fn smtp_transport(smtp: &SmtpConfig) -> Result<(SmtpTransport, String)> {
         .tls(tls)
         .timeout(Some(SMTP_TIMEOUT));
     if let Some(username) = &smtp.username {
-        let secret = resolve_secret(
-            smtp.password_command.as_deref(),
-            smtp.password_file.as_deref(),
-        )
-        .await
-        .context("smtp: cannot get the password")?;
+        let secret = match &smtp.oauth2 {
+            // The token is network I/O with its own deadline, asked for here, where no
+            // database is held (the outbox records the attempt before, the outcome after).
+            Some(oauth) => {
+                builder = builder.authentication(vec![Mechanism::Xoauth2]);
+                oauth_token(smtp, oauth).await?
+            }
+            None => resolve_secret(
+                smtp.password_command.as_deref(),
+                smtp.password_file.as_deref(),
+            )
+            .await
+            .context("smtp: cannot get the password")?,
+        };
         builder = builder.credentials(Credentials::new(
             username.clone(),
             secret.expose().to_string(),
         ));
     }
     Ok((builder.build(), where_))
+}
+
+/// An access token for XOAUTH2, shared with the IMAP source when `oauth2_source` names
+/// one (same refresh token, same cached access token).
+async fn oauth_token(smtp: &SmtpConfig, oauth: &OAuth2Config) -> Result<Secret> {
+    let login = smtp.oauth2_login_name();
+    match oauth::access_token(login, oauth, smtp.ca_file.as_deref(), SMTP_TIMEOUT).await {
+        Ok(token) => Ok(token.token),
+        Err(TokenError::Refused(why)) => bail!("smtp: no OAuth token: {why}"),
+        Err(TokenError::Other(err)) => Err(err.context("smtp: cannot get an OAuth token")),
+    }
 }
 
 /// lettre cannot take a rustls configuration, so it gets the shared trust store's
@@ -205,10 +225,17 @@ fn explain_smtp_error(
     where_: &str,
 ) -> anyhow::Error {
     let code = err.status().map(|c| c.to_string());
-    let hint = if code
+    let refused = code
         .as_deref()
-        .is_some_and(|c| c.starts_with("535") || c.starts_with("534"))
-    {
+        .is_some_and(|c| c.starts_with("535") || c.starts_with("534"));
+    let hint = if refused && let Some(oauth) = &smtp.oauth2 {
+        // Not offered again: the next attempt asks the token endpoint for a new one.
+        oauth::forget(oauth);
+        format!(
+            "the server refused the OAuth token for smtp.username: check that the sign-in covers sending (Microsoft: the SMTP.Send scope; SMTP AUTH allowed for the mailbox), then run `nudged auth login {}`",
+            smtp.oauth2_login_name()
+        )
+    } else if refused {
         "authentication failed: check smtp.username and the password from password_file / password_command"
             .to_string()
     } else if err.is_tls() {

@@ -17,9 +17,9 @@ use axum::response::IntoResponse;
 use support::{Dovecot, PASSWORD};
 
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     pending_sent: usize,
-    refresh_grants: Vec<String>,
+    pub(crate) refresh_grants: Vec<String>,
     client_ids: Vec<String>,
     /// (code, code_verifier, redirect_uri) of each authorization_code grant.
     code_grants: Vec<(String, String, String)>,
@@ -44,7 +44,7 @@ fn json(status: StatusCode, body: serde_json::Value) -> axum::response::Response
 
 /// The authorization server: one device code, answered "pending" once; refresh tokens
 /// rt-1 (rotated to rt-2) and rt-2 are good, anything else is expired.
-fn start_auth_server(seen: Arc<Mutex<Seen>>) -> u16 {
+pub(crate) fn start_auth_server(seen: Arc<Mutex<Seen>>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     listener.set_nonblocking(true).unwrap();
@@ -145,7 +145,7 @@ fn start_auth_server(seen: Arc<Mutex<Seen>>) -> u16 {
 }
 
 /// Run nudged with a deadline; a hung command fails the test instead of stalling it.
-fn nudged(config: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn nudged(config: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
         .arg("--config")
         .arg(config)

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use anyhow::Result;
+
+use super::{TlsArg, UsageError};
 use crate::config::TlsMode;
 
 /// How long the SRV lookups may take together; a slow resolver must not stall `init`.
@@ -57,9 +60,11 @@ const MICROSOFT: OAuthPreset = OAuthPreset {
     auth_url: None,
     scopes: &[
         "https://outlook.office.com/IMAP.AccessAsUser.All",
+        // One sign-in for reading and for sending the digest (XOAUTH2 on SMTP too).
+        "https://outlook.office.com/SMTP.Send",
         "offline_access",
     ],
-    client_hint: "register an app in Microsoft Entra (\"Mobile and desktop\", public client flows on, IMAP.AccessAsUser.All) and pass its id with --oauth-client-id",
+    client_hint: "register an app in Microsoft Entra (\"Mobile and desktop\", public client flows on, IMAP.AccessAsUser.All and SMTP.Send) and pass its id with --oauth-client-id",
 };
 
 const GOOGLE: OAuthPreset = OAuthPreset {
@@ -169,8 +174,10 @@ pub struct Published {
     pub smtp: Option<Server>,
 }
 
-pub async fn srv_lookup(domain: &str) -> Published {
-    match tokio::time::timeout(SRV_DEADLINE, srv_lookup_inner(domain)).await {
+/// `server` (init's hidden `--dns-server ADDR:PORT`, for tests and split-horizon DNS)
+/// replaces the system's resolvers from /etc/resolv.conf.
+pub async fn srv_lookup(domain: &str, server: Option<std::net::SocketAddr>) -> Published {
+    match tokio::time::timeout(SRV_DEADLINE, srv_lookup_inner(domain, server)).await {
         Ok(found) => found,
         Err(_) => {
             tracing::warn!(domain, "DNS SRV lookups did not answer in time");
@@ -179,8 +186,26 @@ pub async fn srv_lookup(domain: &str) -> Published {
     }
 }
 
-async fn srv_lookup_inner(domain: &str) -> Published {
-    let resolver = match hickory_resolver::TokioResolver::builder_tokio().and_then(|b| b.build()) {
+fn resolver(
+    server: Option<std::net::SocketAddr>,
+) -> Result<hickory_resolver::TokioResolver, hickory_resolver::net::NetError> {
+    use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+    let Some(addr) = server else {
+        return hickory_resolver::TokioResolver::builder_tokio()?.build();
+    };
+    let mut name_server = NameServerConfig::udp_and_tcp(addr.ip());
+    for connection in &mut name_server.connections {
+        connection.port = addr.port();
+    }
+    hickory_resolver::TokioResolver::builder_with_config(
+        ResolverConfig::from_name_servers(vec![name_server]),
+        Default::default(),
+    )
+    .build()
+}
+
+async fn srv_lookup_inner(domain: &str, server: Option<std::net::SocketAddr>) -> Published {
+    let resolver = match resolver(server) {
         Ok(resolver) => resolver,
         Err(err) => {
             tracing::warn!(error = %err, "no DNS resolver; skipping SRV lookups");
@@ -218,6 +243,55 @@ async fn srv_lookup_inner(domain: &str) -> Published {
     Published {
         imap: imaps.or(imap),
         smtp: submission,
+    }
+}
+
+/// `$TZ`, else what /etc/localtime links to, else /etc/timezone, else UTC.
+pub fn system_timezone() -> String {
+    let valid = |name: &str| name.parse::<chrono_tz::Tz>().is_ok();
+    let from_env = std::env::var("TZ")
+        .ok()
+        .map(|tz| tz.trim_start_matches(':').to_string());
+    let from_link = std::fs::read_link("/etc/localtime")
+        .ok()
+        .and_then(|target| {
+            let text = target.to_string_lossy().into_owned();
+            text.split_once("zoneinfo/")
+                .map(|(_, name)| name.to_string())
+        });
+    let from_file = std::fs::read_to_string("/etc/timezone")
+        .ok()
+        .map(|t| t.trim().to_string());
+    [from_env, from_link, from_file]
+        .into_iter()
+        .flatten()
+        .find(|name| valid(name))
+        .unwrap_or_else(|| "UTC".to_string())
+}
+
+pub fn tls_mode(arg: TlsArg) -> TlsMode {
+    match arg {
+        TlsArg::Implicit => TlsMode::Implicit,
+        TlsArg::Starttls => TlsMode::Starttls,
+        TlsArg::None => TlsMode::None,
+    }
+}
+
+pub fn parse_tls(text: &str) -> Result<TlsMode> {
+    <TlsArg as clap::ValueEnum>::from_str(text, true)
+        .map(tls_mode)
+        .map_err(|_| UsageError(format!("TLS {text:?}: answer implicit, starttls or none")).into())
+}
+
+pub fn provider_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::Gmail => "gmail",
+        ProviderKind::Fastmail => "fastmail",
+        ProviderKind::Icloud => "icloud",
+        ProviderKind::Outlook => "outlook",
+        ProviderKind::Yahoo => "yahoo",
+        ProviderKind::Dovecot => "dovecot",
+        ProviderKind::Other => "other",
     }
 }
 

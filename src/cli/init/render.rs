@@ -20,10 +20,16 @@ pub fn render(a: &Answers) -> String {
     let secret = |from: &Option<PasswordFrom>| match from {
         Some(PasswordFrom::File(path)) => format!("password_file = {}\n", p(path)),
         Some(PasswordFrom::Command(command)) => format!("password_command = {}\n", q(command)),
+        Some(PasswordFrom::SharedOAuth) => format!("oauth2_source = {}\n", q(SOURCE_NAME)),
+        None => String::new(),
+    };
+    let store = match &a.store_path {
+        // The system service's database, named so `sudo -u nudged nudged …` finds it too.
+        Some(path) => format!("[store]\npath = {}\n\n", p(path)),
         None => String::new(),
     };
     let mut out = format!(
-        "# Written by `nudged init`; every option is explained in config.sample.toml\n# (/usr/share/doc/nudged/config.sample.toml).\n\n\
+        "# Written by `nudged init`; every option is explained in config.sample.toml\n# (/usr/share/doc/nudged/config.sample.toml).\n\n{store}\
          [[source]]\nname = {}\nkind = \"imap\"\nhost = {}\nport = {}\ntls = \"{}\"\nusername = {}\n{}",
         q(SOURCE_NAME),
         q(&a.imap.host),
