@@ -11,6 +11,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{HeaderName, Message, MessageParser, PartType};
 
 use super::header_block::{self, Field};
+use super::header_text::{clean_text, strip_comments, unfold};
 
 /// Messages beyond this are not notifications; only their headers are looked at.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
@@ -234,6 +235,14 @@ impl MailView {
             .map(|f| unfold(f.value(&self.raw_headers)))
     }
 
+    /// Whether the message has a header of this name (its value is not read).
+    pub fn has_header(&self, name: &str) -> bool {
+        self.fields.iter().any(|f| {
+            f.name(&self.raw_headers)
+                .eq_ignore_ascii_case(name.as_bytes())
+        })
+    }
+
     /// Every value of a header, by case-insensitive name, unfolded, in message order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
         self.fields
@@ -318,86 +327,6 @@ fn newest_received(mail: &MailView) -> Option<DateTime<Utc>> {
                 .map(|d| d.with_timezone(&Utc))
         })
         .max()
-}
-
-/// Remove RFC 5322 comments — "(2048-bit key; unprotected)", "(UTC)" — honouring
-/// nesting and escapes.
-pub fn strip_comments(value: &str) -> String {
-    if !value.contains(['(', '\\']) {
-        return value.to_string();
-    }
-    let mut out = String::with_capacity(value.len());
-    let (mut depth, mut escaped) = (0usize, false);
-    for ch in value.chars() {
-        if escaped {
-            escaped = false;
-            if depth == 0 {
-                out.push(ch);
-            }
-            continue;
-        }
-        match ch {
-            '\\' => escaped = true,
-            '(' => depth += 1,
-            ')' if depth > 0 => depth -= 1,
-            _ if depth == 0 => out.push(ch),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Text as a person reads it: control characters (including bidi overrides, which
-/// can disguise a name) dropped.
-fn clean_text(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-        })
-        .collect()
-}
-
-/// Header values as a person reads them: folding removed, control characters dropped.
-/// A one-line value without controls (nearly all of them) is borrowed as it is.
-fn unfold(raw: &[u8]) -> Cow<'_, str> {
-    let value = match String::from_utf8_lossy(raw) {
-        Cow::Borrowed(text) => text,
-        Cow::Owned(text) => return Cow::Owned(unfold_text(&text)),
-    };
-    let trimmed = value.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'));
-    if is_plain(trimmed) {
-        Cow::Borrowed(trimmed)
-    } else {
-        Cow::Owned(unfold_text(trimmed))
-    }
-}
-
-fn unfold_text(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for part in value.split('\n') {
-        let part = part.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r'));
-        if part.is_empty() {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        if is_plain(part) {
-            out.push_str(part);
-        } else {
-            out.extend(part.chars().filter(|c| !c.is_control()));
-        }
-    }
-    out
-}
-
-/// No C0 control (including CR/LF), DEL, or UTF-8 lead byte of a C1 control
-/// (U+0080–U+009F). Written without early exit so it vectorises.
-fn is_plain(text: &str) -> bool {
-    !text
-        .bytes()
-        .fold(false, |bad, b| bad | (b < 0x20) | (b == 0x7f) | (b == 0xc2))
 }
 
 #[cfg(test)]

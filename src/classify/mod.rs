@@ -10,6 +10,7 @@
 pub mod bots;
 pub mod dkim;
 mod header_block;
+mod header_text;
 pub mod links;
 pub mod message;
 pub mod prefilter;

@@ -103,13 +103,17 @@ impl CompiledRule {
         for (name, pattern) in &self.headers {
             match mail.headers_named(name).find(|v| pattern.is_match(v)) {
                 Some(value) => held!("header {name}: {value:?} matches /{}/", pattern.shown()),
-                None => match mail.header(name) {
-                    Some(value) => fail!(
-                        "header {name}: {value:?} does not match /{}/",
-                        pattern.shown()
-                    ),
-                    None => fail!("header {name} is absent"),
-                },
+                // `fail!` formats lazily, so the value is only looked up again to explain.
+                None => fail!(
+                    "{}",
+                    match mail.header(name) {
+                        Some(value) => format!(
+                            "header {name}: {value:?} does not match /{}/",
+                            pattern.shown()
+                        ),
+                        None => format!("header {name} is absent"),
+                    }
+                ),
             }
         }
         for (name, pattern) in &self.not_headers {
