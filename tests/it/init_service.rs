@@ -166,7 +166,7 @@ fn root_init_for_the_service_shares_config_and_secret_with_its_group_and_checks_
 fn an_outlook_account_reads_and_sends_with_one_oauth_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("nudged.toml");
-    let (code, out) = run(&[
+    let (code, out) = run([
         "--config".as_ref(),
         config.as_os_str(),
         "init".as_ref(),
@@ -192,7 +192,7 @@ fn an_outlook_account_reads_and_sends_with_one_oauth_sign_in() {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
     // One sign-in to make: `auth status` lists the source alone, not a second one for SMTP.
-    let (code, out) = run(&[
+    let (code, out) = run([
         "--config".as_ref(),
         config.as_os_str(),
         "auth".as_ref(),
