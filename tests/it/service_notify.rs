@@ -122,6 +122,73 @@ fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
     let _ = child.wait();
 }
 
+/// A server that sends `* OK Still here` while idling (Dovecot does every 2 minutes) must
+/// not keep one IDLE open past `idle_timeout`: the loop re-issues it and keeps the
+/// watchdog fed. Before, the keepalives restarted the wait each time, the loop went 25
+/// minutes without a heartbeat and systemd killed a healthy service every 17 minutes.
+#[test]
+fn keepalives_while_idling_do_not_starve_the_watchdog() {
+    let dovecot = Dovecot::start_with(|o| {
+        o.tls = false;
+        o.extra_config = "imap_idle_notify_interval = 1 secs\n".to_string();
+    });
+    dovecot.append("nina", "INBOX", MENTION.as_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("password"),
+        format!("{}\n", support::PASSWORD),
+    )
+    .unwrap();
+    let config = dir.path().join("nudged.toml");
+    // Stale after idle 3 s + 2 × read 1 s + 10 s = 15 s without a heartbeat (the poll
+    // interval counts too, so it is short as well).
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"nudged.db\"\n\n[[source]]\nname = \"mail\"\nkind = \"imap\"\nusername = \"nina\"\n\
+             host = \"127.0.0.1\"\nport = {}\ntls = \"none\"\npassword_file = \"password\"\n\
+             idle_timeout = \"3s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
+            dovecot.imap_port()
+        ),
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "1000000")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("NUDGED_NOW")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let got = receive(&socket, Duration::from_secs(20), |m| m.contains("READY=1"));
+    assert!(
+        got.iter().any(|(_, m)| m.contains("READY=1")),
+        "no READY=1 within 20 s: {got:?}"
+    );
+    // Past the 15 s stale bound, with a keepalive every second all along.
+    let later = receive(&socket, Duration::from_secs(24), |_| false);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        !later.iter().any(|(_, m)| m.contains("STATUS=stalled")),
+        "a healthy idling connection was taken for stalled: {later:?}"
+    );
+    let fed_late = later
+        .iter()
+        .filter(|(at, m)| m.contains("WATCHDOG=1") && at.elapsed() < Duration::from_secs(5))
+        .count();
+    assert!(
+        fed_late >= 3,
+        "the watchdog went unfed at the end ({fed_late} pings in the last 5 s): {later:?}"
+    );
+}
+
 #[test]
 fn not_ready_while_the_first_sync_keeps_failing() {
     // Nothing listens on this port: every attempt is refused.

@@ -159,8 +159,8 @@ enum Woke {
     Shutdown,
 }
 
-/// IDLE until the server reports something, goes silent for `idle_timeout`, 25 minutes
-/// pass, or shutdown is asked for; then DONE.
+/// IDLE until the server reports something, `idle_timeout` passes (at most 25 minutes),
+/// or shutdown is asked for; then DONE.
 async fn idle(
     session: Session,
     ctx: &SyncContext,
@@ -171,9 +171,15 @@ async fn idle(
     handle.init().await?;
     // While idling, silence is expected: IDLE's own timer watches it instead.
     handle.as_mut().set_timeout(None);
+    // The bound is idle_timeout itself, not only server silence: async-imap's timer
+    // restarts at every `* OK Still here` (Dovecot sends one every 2 minutes), so a
+    // keepalive-sending server would keep one IDLE open for the full 25 minutes, longer
+    // than the systemd watchdog waits for this loop's next heartbeat (`stale_after`), and
+    // the service was killed as hung every 17 minutes on a real systemd host.
     let longest = renew_by.map_or(IDLE_REISSUE, |at| {
         IDLE_REISSUE.min(at.saturating_duration_since(Instant::now()))
     });
+    let longest = longest.min(source.idle_timeout());
     let woke = {
         let (wait, _interrupt) = handle.wait_with_timeout(source.idle_timeout());
         tokio::select! {
