@@ -122,6 +122,30 @@ fn root_init_for_the_service_shares_config_and_secret_with_its_group_and_checks_
         "a file outside the config's folder was changed"
     );
 
+    // A CA file anyone may read, but in a folder the service's user cannot enter.
+    let private = top.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let hidden_ca = private.join("ca.pem");
+    std::fs::copy(&ca, &hidden_ca).unwrap();
+    std::fs::set_permissions(&hidden_ca, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut hidden = args(&beside);
+    let at = hidden.iter().position(|a| a == "--ca-file").unwrap();
+    hidden[at + 1] = hidden_ca.clone().into();
+    let (code, out) = run(&hidden);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(
+        out.contains(&format!("cannot read {}", hidden_ca.display()))
+            && out.contains("Nothing was written"),
+        "{out}"
+    );
+    assert!(!config.exists());
+    assert_eq!(
+        std::fs::metadata(&beside).unwrap().mode() & 0o777,
+        0o600,
+        "a refused init changed the secret beside the config"
+    );
+
     let good = args(&beside);
     let (code, out) = run(&good);
     assert_eq!(code, Some(0), "{out}");

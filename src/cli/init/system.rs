@@ -70,24 +70,17 @@ impl ServiceAccount {
             answers.oauth.as_ref().and_then(|(_, _, file)| file.clone()),
             answers.ca_file.clone(),
         ];
+        // Every file is judged before any is changed: a refusal leaves them all as they were.
+        let mut hand_over = Vec::new();
         for file in files.into_iter().flatten() {
             let meta = std::fs::metadata(&file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            if self.can_read(&meta) {
+            if self.can_read(&meta) && self.can_reach(&file) {
                 continue;
             }
             let beside = file.parent().is_some_and(|parent| parent == dir);
             if beside && meta.uid() == 0 {
-                std::os::unix::fs::chown(&file, Some(0), Some(self.gid))
-                    .with_context(|| format!("cannot change the group of {}", file.display()))?;
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640))
-                    .with_context(|| format!("cannot change the mode of {}", file.display()))?;
-                eprintln!(
-                    "{} is now 0640 root:{} (the service reads it as user {}).",
-                    file.display(),
-                    self.name,
-                    self.name
-                );
+                hand_over.push(file);
                 continue;
             }
             return Err(UsageError(format!(
@@ -98,14 +91,43 @@ impl ServiceAccount {
             ))
             .into());
         }
+        for file in hand_over {
+            std::os::unix::fs::chown(&file, Some(0), Some(self.gid))
+                .with_context(|| format!("cannot change the group of {}", file.display()))?;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640))
+                .with_context(|| format!("cannot change the mode of {}", file.display()))?;
+            eprintln!(
+                "{} is now 0640 root:{} (the service reads it as user {}).",
+                file.display(),
+                self.name,
+                self.name
+            );
+        }
         Ok(())
     }
 
     fn can_read(&self, meta: &std::fs::Metadata) -> bool {
+        self.allowed(meta, 0o4)
+    }
+
+    /// Every folder on the way to `file` lets the service through: a 0644 CA file in
+    /// root's 0700 home is as unreadable to it as a 0600 secret.
+    fn can_reach(&self, file: &Path) -> bool {
+        let Ok(file) = std::path::absolute(file) else {
+            return false;
+        };
+        file.ancestors()
+            .skip(1)
+            .all(|dir| std::fs::metadata(dir).is_ok_and(|meta| self.allowed(&meta, 0o1)))
+    }
+
+    /// Whether the owner, group or other bits of `meta` grant `bit` (4 read, 1 search)
+    /// to the service's user, judged by its own user and primary group.
+    fn allowed(&self, meta: &std::fs::Metadata, bit: u32) -> bool {
         let mode = meta.mode();
-        (meta.uid() == self.uid && mode & 0o400 != 0)
-            || (meta.gid() == self.gid && mode & 0o040 != 0)
-            || mode & 0o004 != 0
+        (meta.uid() == self.uid && mode & (bit << 6) != 0)
+            || (meta.gid() == self.gid && mode & (bit << 3) != 0)
+            || mode & bit != 0
     }
 
     /// The config is root's to change and the service's to read: 0640 root:GROUP. The
