@@ -62,16 +62,34 @@ pub async fn run_with_deadline(
     }
 }
 
+/// For tests of a deadline: wait until the process whose pid a test's script wrote to
+/// `pid_file` is gone (reaped or a zombie), and fail the test if it outlives `within`.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn alive(pid: i32) -> bool {
+pub(crate) async fn assert_gone_within(pid_file: &std::path::Path, within: Duration) {
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = || {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         state
             .rsplit_once(") ")
             .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    };
+    let deadline = std::time::Instant::now() + within;
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} outlived the deadline"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[tokio::test]
     async fn input_reaches_the_child_and_output_comes_back() {
@@ -97,19 +115,7 @@ mod tests {
         let result = run_with_deadline(command, None, Duration::from_millis(500)).await;
         assert!(matches!(result, Err(ChildError::TimedOut)), "{result:?}");
         assert!(started.elapsed() < Duration::from_secs(5));
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while alive(pid) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the grandchild {pid} outlived the deadline"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        assert_gone_within(&pid_file, Duration::from_secs(5)).await;
     }
 
     #[tokio::test]

@@ -153,28 +153,10 @@ mod tests {
         assert!(format!("{err:#}").contains("did not finish"), "{err:#}");
         assert!(started.elapsed() < Duration::from_secs(5));
         // The shell's child went with it: no sleeper is left behind.
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while running(pid) {
-            assert!(std::time::Instant::now() < deadline, "the sleeper survived");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::child::assert_gone_within(&pid_file, Duration::from_secs(5)).await;
     }
 
     /// Alive and not a zombie (a container's init may never reap the orphan).
-    fn running(pid: i32) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit_once(") ")
-                    .map(|(_, rest)| !rest.starts_with('Z'))
-            })
-            .unwrap_or(false)
-    }
 
     #[tokio::test]
     async fn exactly_one_source() {

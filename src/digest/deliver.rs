@@ -411,26 +411,7 @@ mod tests {
             format!("{err:#}").contains("did not finish within"),
             "{err:#}"
         );
-        let pid: i32 = std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let alive = state
-                .rsplit_once(") ")
-                .is_some_and(|(_, rest)| !rest.starts_with('Z'));
-            if !alive {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "sendmail was not killed"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        crate::child::assert_gone_within(&pid_file, Duration::from_secs(5)).await;
     }
 
     #[tokio::test]
