@@ -43,31 +43,26 @@ fn receive(
     got
 }
 
-#[test]
-fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
-    let dovecot = Dovecot::start_with(|o| o.tls = false);
-    dovecot.append("nina", "INBOX", MENTION.as_bytes());
-    let proxy = StallProxy::start(dovecot.imap_port());
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("password"),
-        format!("{}\n", support::PASSWORD),
-    )
-    .unwrap();
-    let config = dir.path().join("nudged.toml");
+/// `nudged run` watching nina's INBOX on `port` (plain IMAP) with these `timeouts`
+/// (TOML lines), telling the returned socket what systemd would hear, watchdog 1 s.
+fn watched_daemon(
+    dir: &std::path::Path,
+    port: u16,
+    timeouts: &str,
+) -> (std::process::Child, UnixDatagram) {
+    std::fs::write(dir.join("password"), format!("{}\n", support::PASSWORD)).unwrap();
+    let config = dir.join("nudged.toml");
     std::fs::write(
         &config,
         format!(
             "[store]\npath = \"nudged.db\"\n\n[[source]]\nname = \"mail\"\nkind = \"imap\"\nusername = \"nina\"\n\
-             host = \"127.0.0.1\"\nport = {}\ntls = \"none\"\npassword_file = \"password\"\nbackfill_days = 3650\n\
-             idle_timeout = \"1s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
-            proxy.port()
+             host = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\npassword_file = \"password\"\n{timeouts}"
         ),
     )
     .unwrap();
-    let socket_path = dir.path().join("notify.sock");
+    let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
+    let child = Command::new(env!("CARGO_BIN_EXE_nudged"))
         .arg("--config")
         .arg(&config)
         .arg("run")
@@ -79,6 +74,20 @@ fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (child, socket)
+}
+
+#[test]
+fn ready_after_first_sync_and_watchdog_stops_while_stalled() {
+    let dovecot = Dovecot::start_with(|o| o.tls = false);
+    dovecot.append("nina", "INBOX", MENTION.as_bytes());
+    let proxy = StallProxy::start(dovecot.imap_port());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, socket) = watched_daemon(
+        dir.path(),
+        proxy.port(),
+        "backfill_days = 3650\nidle_timeout = \"1s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
+    );
 
     let got = receive(&socket, Duration::from_secs(20), |m| m.contains("READY=1"));
     let ready = got.iter().find(|(_, m)| m.contains("READY=1"));
@@ -134,38 +143,13 @@ fn keepalives_while_idling_do_not_starve_the_watchdog() {
     });
     dovecot.append("nina", "INBOX", MENTION.as_bytes());
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("password"),
-        format!("{}\n", support::PASSWORD),
-    )
-    .unwrap();
-    let config = dir.path().join("nudged.toml");
     // Stale after idle 3 s + 2 × read 1 s + 10 s = 15 s without a heartbeat (the poll
     // interval counts too, so it is short as well).
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"nudged.db\"\n\n[[source]]\nname = \"mail\"\nkind = \"imap\"\nusername = \"nina\"\n\
-             host = \"127.0.0.1\"\nport = {}\ntls = \"none\"\npassword_file = \"password\"\n\
-             idle_timeout = \"3s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
-            dovecot.imap_port()
-        ),
-    )
-    .unwrap();
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nudged"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .env("NOTIFY_SOCKET", &socket_path)
-        .env("WATCHDOG_USEC", "1000000")
-        .env_remove("WATCHDOG_PID")
-        .env_remove("NUDGED_NOW")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (mut child, socket) = watched_daemon(
+        dir.path(),
+        dovecot.imap_port(),
+        "idle_timeout = \"3s\"\nread_timeout = \"1s\"\npoll_interval = \"1s\"\n",
+    );
     let got = receive(&socket, Duration::from_secs(20), |m| m.contains("READY=1"));
     assert!(
         got.iter().any(|(_, m)| m.contains("READY=1")),
