@@ -55,6 +55,13 @@ if ! grep -q '^Depends:.*ca-certificates' "$work/control/control"; then
   echo "check-deb: the package does not depend on ca-certificates (the trust store)" >&2
   fail=1
 fi
+# A binary with packed relocations does not load on an older glibc ("version
+# GLIBC_ABI_DT_RELR not found"); the package must keep apt from installing it there.
+if readelf -d "$work/root/usr/bin/nudged" | grep -q '(RELR)' &&
+  ! grep -Eq '^Depends:.*libc6 \(>= 2\.(3[6-9]|[4-9][0-9])\)' "$work/control/control"; then
+  echo "check-deb: the binary uses DT_RELR but the package does not depend on libc6 >= 2.36" >&2
+  fail=1
+fi
 got="$("$work/root/usr/bin/nudged" --version)"
 if [[ "$got" != "nudged $version" ]]; then
   echo "check-deb: the unpacked binary says '$got', not 'nudged $version'" >&2
