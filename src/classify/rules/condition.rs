@@ -4,6 +4,7 @@
 
 use super::pattern::{Check, Pattern};
 use super::platform::CompiledPlatform;
+use super::url_pattern::UrlPattern;
 use super::{MailView, RuleSpec, sender_matches};
 
 #[derive(Debug)]
@@ -16,8 +17,8 @@ pub(super) struct CompiledRule {
     pub body: Option<Pattern>,
     pub capture: Option<Pattern>,
     pub from_name: Option<Pattern>,
-    pub link: Option<Pattern>,
-    pub profile: Option<Pattern>,
+    pub link: Option<UrlPattern>,
+    pub profile: Option<UrlPattern>,
 }
 
 /// Whether body conditions are decided now or assumed to hold (header pass), and
@@ -58,8 +59,8 @@ impl CompiledRule {
             body: opt(&spec.body),
             capture: opt(&spec.capture),
             from_name: opt(&spec.from_name),
-            link: opt(&spec.link),
-            profile: opt(&spec.profile),
+            link: spec.link.as_deref().map(UrlPattern::new),
+            profile: spec.profile.as_deref().map(UrlPattern::new),
             spec,
         })
     }

@@ -3,10 +3,11 @@
 //! expected one: `https://www.linkedin.com.evil.example/` and
 //! `https://www.linkedin.com@evil.example/` are not LinkedIn.
 
-use regex::{Captures, Regex};
+use regex::Captures;
 
 use super::condition::CompiledRule;
 use super::platform::{CompiledPlatform, unescape_html, url_host};
+use super::url_pattern::UrlPattern;
 use super::{Actor, ActorSource, MailView, Outcome, PlatformSpec, domain_within};
 
 /// A profile URL without tracking: no query, no fragment; LinkedIn's mail-only
@@ -25,9 +26,9 @@ pub fn canonical_profile_url(url: &str) -> String {
 }
 
 /// Search text, then HTML, for a URL pattern whose URL is on one of `hosts` (any
-/// host when empty). Returns (URL: group `link`, `url` or the whole match; handle).
+/// host when empty). Returns (URL, handle).
 fn find_url(
-    pattern: &Regex,
+    pattern: &UrlPattern,
     mail: &MailView,
     hosts: &[String],
 ) -> Option<(String, Option<String>)> {
@@ -35,41 +36,17 @@ fn find_url(
         hosts.is_empty()
             || url_host(url).is_some_and(|h| hosts.iter().any(|d| domain_within(&h, d)))
     };
-    let decode = |text: &str, html: bool| {
-        if html {
-            unescape_html(text)
-        } else {
-            text.to_string()
-        }
-    };
-    // Without named groups the match is the URL: a plain search, much cheaper than
-    // resolving capture groups over long tracking URLs.
-    if pattern.capture_names().flatten().next().is_none() {
-        let plain = |haystack: &str, html: bool| {
-            pattern
-                .find_iter(haystack)
-                .map(|m| decode(m.as_str(), html))
-                .find(|url| on_host(url))
-                .map(|url| (url, None))
-        };
-        return plain(&mail.text, false).or_else(|| plain(&mail.html, true));
-    }
-    let pick = |caps: &Captures<'_>, html: bool| {
-        let m = caps
-            .name("link")
-            .or_else(|| caps.name("url"))
-            .or_else(|| caps.get(0))?;
-        let url = decode(m.as_str(), html);
-        on_host(&url).then(|| (url, caps.name("handle").map(|h| h.as_str().to_string())))
-    };
-    pattern
-        .captures_iter(&mail.text)
-        .find_map(|c| pick(&c, false))
-        .or_else(|| {
-            pattern
-                .captures_iter(&mail.html)
-                .find_map(|c| pick(&c, true))
+    let search = |haystack: &str, html: bool| {
+        pattern.matches(haystack).find_map(|found| {
+            let url = if html {
+                unescape_html(found.url)
+            } else {
+                found.url.to_string()
+            };
+            on_host(&url).then(|| (url, found.handle.map(str::to_string)))
         })
+    };
+    search(&mail.text, false).or_else(|| search(&mail.html, true))
 }
 
 /// "Ann Lee via LinkedIn" → "Ann Lee"; quotes and stray whitespace removed.

@@ -14,6 +14,7 @@ mod extract;
 mod pattern;
 mod platform;
 mod senders;
+mod url_pattern;
 
 use serde::Deserialize;
 
