@@ -58,9 +58,10 @@ pub(super) fn clean_text(value: &str) -> String {
 /// Header values as a person reads them: folding removed, control characters dropped.
 /// A one-line value without controls (nearly all of them) is borrowed as it is.
 pub(super) fn unfold(raw: &[u8]) -> Cow<'_, str> {
-    let value = match String::from_utf8_lossy(raw) {
-        Cow::Borrowed(text) => text,
-        Cow::Owned(text) => return Cow::Owned(unfold_text(&text)),
+    // `from_utf8` checks ASCII a word at a time; the lossy decoder goes byte by byte
+    // and is only needed for the rare value that is not UTF-8.
+    let Ok(value) = std::str::from_utf8(raw) else {
+        return Cow::Owned(unfold_text(&String::from_utf8_lossy(raw)));
     };
     let trimmed = value.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n'));
     if is_plain(trimmed) {
