@@ -33,8 +33,12 @@ pub(super) struct UrlPattern {
 
 #[derive(Debug)]
 enum Matcher {
-    /// `^(?:pattern)`, tried at each place a URL starts.
-    AtUrlStarts { anchored: Regex, groups: bool },
+    /// `^(?:pattern)`, tried at each place a URL starts with one of `prefixes`.
+    AtUrlStarts {
+        anchored: Regex,
+        groups: bool,
+        prefixes: Vec<Vec<u8>>,
+    },
     /// The pattern as written, searched everywhere.
     Anywhere { pattern: Pattern, groups: bool },
 }
@@ -45,30 +49,55 @@ fn has_named_groups(regex: &Regex) -> bool {
     regex.capture_names().flatten().next().is_some()
 }
 
-/// Whether every match of `source` begins with `http://` or `https://` (in any case) and
-/// the pattern looks at nothing around the match (`\b`, `^`, `$`), so that a search
-/// anchored at the start of each URL finds exactly what a search of the whole text does.
+/// The literals every match of `source` begins with, when each of them begins with
+/// `http://` or `https://` (in any case) and the pattern looks at nothing around the
+/// match (`\b`, `^`, `$`), so that a search anchored at the start of each URL finds
+/// exactly what a search of the whole text does. `None` for any other pattern.
 ///
 /// The pattern is read case-sensitively here: the case-insensitive pattern matches the
 /// same strings up to case folding, and the scheme's letters fold only to their ASCII
-/// capitals, apart from `s`, which also folds to `ſ` (handled in [`url_starts`]).
-fn always_starts_with_scheme(source: &str) -> bool {
-    let Ok(hir) = regex_syntax::parse(source) else {
-        return false;
-    };
+/// capitals, apart from `s`, which also folds to `ſ` (handled in [`url_starts`]). Each
+/// literal is returned lower-cased and cut before its first non-ASCII byte, as
+/// [`may_start_with`] compares it.
+fn scheme_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
+    let hir = regex_syntax::parse(source).ok()?;
     if !hir.properties().look_set().is_empty() {
-        return false;
+        return None;
     }
     // Prefix literals: every match starts with one of them. `None` means "any prefix".
     let prefixes = Extractor::new().extract(&hir);
-    prefixes.literals().is_some_and(|literals| {
-        !literals.is_empty()
-            && literals.iter().all(|literal| {
-                let start = literal.as_bytes();
-                let lower = |n: usize| start.get(..n).map(|s| s.to_ascii_lowercase());
-                lower(7).as_deref() == Some(b"http://") || lower(8).as_deref() == Some(b"https://")
-            })
-    })
+    let literals = prefixes.literals().filter(|l| !l.is_empty())?;
+    let mut out = Vec::with_capacity(literals.len());
+    for literal in literals {
+        let bytes = literal.as_bytes();
+        let ascii = bytes.iter().position(|b| !b.is_ascii()).unwrap_or(bytes.len());
+        let lower = bytes.get(..ascii)?.to_ascii_lowercase();
+        if !(lower.starts_with(b"http://") || lower.starts_with(b"https://")) {
+            return None;
+        }
+        out.push(lower);
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// Whether a match of a case-insensitive pattern whose matches all begin with a literal
+/// like `prefix` (lower-case ASCII) could start at `hay`: cheap enough to try at every
+/// URL, where running the regex there costs an engine search each. ASCII letters fold
+/// only to each other, so an ASCII byte that differs from the literal's rules the place
+/// out; at the first non-ASCII byte (`ſ` for `s`, the Kelvin sign for `k`, which take
+/// more bytes than the letter) the comparison stops and the regex decides.
+fn may_start_with(hay: &[u8], prefix: &[u8]) -> bool {
+    for (at, want) in prefix.iter().enumerate() {
+        match hay.get(at) {
+            None => return false,
+            Some(got) if !got.is_ascii() => return true,
+            Some(got) if got.to_ascii_lowercase() != *want => return false,
+            Some(_) => {}
+        }
+    }
+    true
 }
 
 /// Where a URL may start in `hay`, in order: the `h` of each `http://`, `https://` (any
@@ -114,11 +143,15 @@ impl UrlPattern {
             // The anchored form can only fail to build where the pattern itself does
             // (say, a verbose-mode comment swallowing the closing parenthesis); the
             // plain form then reports it.
-            if always_starts_with_scheme(&self.source)
+            if let Some(prefixes) = scheme_prefixes(&self.source)
                 && let Ok(anchored) = compile_pattern(&format!("^(?:{})", self.source))
             {
                 let groups = has_named_groups(&anchored);
-                return Matcher::AtUrlStarts { anchored, groups };
+                return Matcher::AtUrlStarts {
+                    anchored,
+                    groups,
+                    prefixes,
+                };
             }
             let pattern = Pattern::new(&self.source);
             let groups = has_named_groups(&pattern);
@@ -144,7 +177,11 @@ impl UrlPattern {
                 pattern,
                 groups: true,
             } => Box::new(pattern.captures_iter(hay).filter_map(|c| url_match(&c))),
-            Matcher::AtUrlStarts { anchored, groups } => {
+            Matcher::AtUrlStarts {
+                anchored,
+                groups,
+                prefixes,
+            } => {
                 let mut starts = url_starts(hay);
                 // A match hides the URL starts inside it, as in a plain search.
                 let mut resume = 0;
@@ -155,6 +192,9 @@ impl UrlPattern {
                         }
                         // `start` is at an ASCII `h`, so on a character boundary.
                         let rest = hay.get(start..)?;
+                        if !prefixes.iter().any(|p| may_start_with(rest.as_bytes(), p)) {
+                            continue;
+                        }
                         let found = if *groups {
                             anchored.captures(rest).and_then(|c| {
                                 let whole = c.get(0)?.end();
@@ -222,7 +262,7 @@ mod tests {
         }
     }
 
-    /// What `always_starts_with_scheme` and `url_starts` assume about case folding.
+    /// What `scheme_prefixes` and `url_starts` assume about case folding.
     #[test]
     fn scheme_letters_fold_only_to_what_url_starts_looks_for() {
         for (letter, folds) in [("h", "hH"), ("t", "tT"), ("p", "pP"), ("s", "sSſ")] {
@@ -258,7 +298,9 @@ mod tests {
             "nested https://t.example/?u=https://www.linkedin.com/comm/in/carol end\n",
             "https://x.com/dana?s=1 https://twitter.com/eve?t=2 httpſ://x.com/fay?\n",
             "https://www.meetup.com/rust-berlin/events/123/ (https://www.meetup.com/g/events/9)\n",
-            "https://a.example/https://b.example/ http://c.example/\"quoted\"",
+            "https://a.example/https://b.example/ http://c.example/\"quoted\"\n",
+            "Kelvin https://www.lin\u{212A}edin.com/comm/in/kay and https://GITHUB.com/o/r/pull/7\n",
+            "https://github.com/o/r/issues/8 https://gith\u{fc}b.com/o/r/pull/9 https://git\n",
         );
         for source in [
             r#"https://www\.linkedin\.com/comm/in/(?P<handle>[A-Za-z0-9_%-]+)[^\s"<>]*"#,
@@ -268,6 +310,8 @@ mod tests {
             r#"https://(x|twitter)\.com/[A-Za-z0-9_]+\?[^\s"<>]*"#,
             r#"(?P<link>https://[^\s"<>]+)"#,
             r#"https://[a-z.]+/"#,
+            r#"https://github\.com/[^\s"<>]+/(issues|pull|discussions)/\d+[^\s"<>]*"#,
+            r#"https?://(www\.)?(linkedin|github)\.com/[^\s"<>]*"#,
         ] {
             let pattern = UrlPattern::new(source);
             assert!(is_anchored(&pattern), "{source}");
@@ -275,6 +319,43 @@ mod tests {
             assert!(!found.is_empty(), "{source} finds something");
             assert_eq!(found, plain(source, hay), "{source}");
         }
+    }
+
+    #[test]
+    fn prefixes_are_the_literals_every_match_starts_with() {
+        let prefixes = |source: &str| {
+            scheme_prefixes(source).map(|p| {
+                p.iter()
+                    .map(|l| String::from_utf8(l.clone()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(
+            prefixes(r#"HTTPS://www\.LinkedIn\.com/comm/in/(?P<handle>[A-Za-z0-9_%-]+)"#).unwrap(),
+            ["https://www.linkedin.com/comm/in/"]
+        );
+        assert_eq!(
+            prefixes(r#"https?://x\.com/"#).unwrap(),
+            ["http://x.com/", "https://x.com/"]
+        );
+        // Cut before the first non-ASCII byte: what follows may fold to other bytes.
+        assert_eq!(
+            prefixes(r#"https://bücher\.example/"#).unwrap(),
+            ["https://b"]
+        );
+        assert_eq!(prefixes(r#"(https://a\.example/|see )x"#), None);
+        assert_eq!(prefixes(r#"\bhttps://a\.example/"#), None);
+    }
+
+    #[test]
+    fn the_prefix_test_rules_out_only_what_cannot_match() {
+        let prefix = b"https://www.linkedin.com/";
+        assert!(may_start_with(b"HTTPS://WWW.LinkedIn.com/in/x", prefix));
+        assert!(!may_start_with(b"https://www.linkedin.co", prefix));
+        assert!(!may_start_with(b"https://www.github.com/", prefix));
+        // The Kelvin sign folds to `k`: the regex decides.
+        assert!(may_start_with("https://www.lin\u{212A}edin.com/".as_bytes(), prefix));
+        assert!(may_start_with(b"https://", b"https://"));
     }
 
     #[test]
