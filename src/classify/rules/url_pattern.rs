@@ -70,7 +70,10 @@ fn scheme_prefixes(source: &str) -> Option<Vec<Vec<u8>>> {
     let mut out = Vec::with_capacity(literals.len());
     for literal in literals {
         let bytes = literal.as_bytes();
-        let ascii = bytes.iter().position(|b| !b.is_ascii()).unwrap_or(bytes.len());
+        let ascii = bytes
+            .iter()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(bytes.len());
         let lower = bytes.get(..ascii)?.to_ascii_lowercase();
         if !(lower.starts_with(b"http://") || lower.starts_with(b"https://")) {
             return None;
@@ -354,7 +357,10 @@ mod tests {
         assert!(!may_start_with(b"https://www.linkedin.co", prefix));
         assert!(!may_start_with(b"https://www.github.com/", prefix));
         // The Kelvin sign folds to `k`: the regex decides.
-        assert!(may_start_with("https://www.lin\u{212A}edin.com/".as_bytes(), prefix));
+        assert!(may_start_with(
+            "https://www.lin\u{212A}edin.com/".as_bytes(),
+            prefix
+        ));
         assert!(may_start_with(b"https://", b"https://"));
     }
 
